@@ -657,6 +657,9 @@ type UserExtId = string
 // BadRequest The body of every error response.
 type BadRequest = ErrorDTO
 
+// Forbidden The body of every error response.
+type Forbidden = ErrorDTO
+
 // InternalServerError The body of every error response.
 type InternalServerError = ErrorDTO
 
@@ -668,6 +671,9 @@ type NotFound = ErrorDTO
 
 // PayloadTooLarge The body of every error response.
 type PayloadTooLarge = ErrorDTO
+
+// Unauthorized The body of every error response.
+type Unauthorized = ErrorDTO
 
 // UnprocessableEntity The body of every error response.
 type UnprocessableEntity = ErrorDTO
@@ -873,6 +879,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 type BadRequestJSONResponse ErrorDTO
 
+type ForbiddenJSONResponse ErrorDTO
+
 type InternalServerErrorJSONResponse ErrorDTO
 
 type MethodNotAllowedJSONResponse ErrorDTO
@@ -880,6 +888,15 @@ type MethodNotAllowedJSONResponse ErrorDTO
 type NotFoundJSONResponse ErrorDTO
 
 type PayloadTooLargeJSONResponse ErrorDTO
+
+type UnauthorizedResponseHeaders struct {
+	WWWAuthenticate *string
+}
+type UnauthorizedJSONResponse struct {
+	Body ErrorDTO
+
+	Headers UnauthorizedResponseHeaders
+}
 
 type UnprocessableEntityJSONResponse ErrorDTO
 
@@ -919,6 +936,37 @@ func (response GetGenericCredentialProperties400JSONResponse) VisitGetGenericCre
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGenericCredentialProperties401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response GetGenericCredentialProperties401JSONResponse) VisitGetGenericCredentialPropertiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetGenericCredentialProperties403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response GetGenericCredentialProperties403JSONResponse) VisitGetGenericCredentialPropertiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1002,6 +1050,37 @@ func (response UpdateGenericCredentialProperties400JSONResponse) VisitUpdateGene
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGenericCredentialProperties401JSONResponse struct{ UnauthorizedJSONResponse }
+
+func (response UpdateGenericCredentialProperties401JSONResponse) VisitUpdateGenericCredentialPropertiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateGenericCredentialProperties403JSONResponse struct{ ForbiddenJSONResponse }
+
+func (response UpdateGenericCredentialProperties403JSONResponse) VisitUpdateGenericCredentialPropertiesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(403)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1200,86 +1279,100 @@ func (sh *strictHandler) UpdateGenericCredentialProperties(ctx echo.Context, cli
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"zDxrc+M2kn8FxbsqZaoY+TGe7J3vk+JH1snYo7XlyYc4dQMRLQkxCDAAKJs7pf9+1QAf4EOyvOPU7RfP",
-	"mGg0uhv9ZtNfo0SlmZIgrYlOv0bwTNNMgPv/RCcrvgZ2poGBtJwKfGryNKW6iE7rdZI0AHG0piIHh0pr",
-	"pU10+huewSA6LZ+MU8X4ohjAHkcpGEOXCPsTSNA8CXCTJ25XxK6AwLO98qd+f3T8nnBDaEUKlYwkVEpl",
-	"yRyIO4kDG0eb3zebODoTHKS9UfZS5ZK1ufFrBHcu3Oo+rEh1C4nSrEV6iYkpMHJkCTxzYz3xnvBR4gCQ",
-	"9lFFWM3lMHED0ngDQl8hY2TGHem5ySUD7eByA9r9QLCSmytpQUsqLvDsNiPVEnF07UX6gtoKVUj8RBLe",
-	"QkZUkuRaAxuTW8iUtkTDnzkYS67OyfvFf9Pj5G9wND9hxCpHuspAU6v0uCZ7TQVnU6ppChY6lE+pXZGs",
-	"WiNWKSKUXO7FAu9iDhkpjyVZ+4CRu4HRqSPVHUHS3Di1PkIOjj98IMmKappY0MbRUjFyTcVC6RTYz0bJ",
-	"Nhf1Evn57tPNXsT/YZScapWAMVwu+xcxW0Et6bliBdojaornCo85JaUAGoLJaDMiQqlHLpdkoTSZw5JL",
-	"ib+pBVHzPyCx5BEKYqzmcjkmdyAZoQ5dtWxX1JKUZoZkGu/SFkTSFAxKx28zRGkicyFqyYBdKXaj7EQI",
-	"9QQdK/Orjnharu8joFyaPEOFA/bJqRRXsiWhEu/5xceL2UUlnvIEoiSxK26IBqNyncCYlLSR1G0zp+Sn",
-	"i1lMppPZ2d8rPqa0EIqymVIfqV5Cm40f8RIEPkcTpZIckWv+42sU9Zxa+uIdhyegjgqecou3d3R48l8f",
-	"/vYDmRcWTHlzC3gCjbdhVigoXV0ZB1PzVF7iuQJzo+wFOpqOCVbX3HKt38TYjWqUx2EzjQtEZSIjyhjH",
-	"G6UCjz8aOW3FZZOoDLrE30v+Zw4SjPnMlaC2q2I1C3kNSNYV5D6MZNsPCvmqz2ngyHf5HZKMdzeic6NE",
-	"bmH0jiRKGqspl7YhhcyL0ueMMEo5nms5jSDNhCoA/pezUVcAn3HXLSzh+ZqblNpktUUAHr1GSJJWoK+R",
-	"wNjbuMPQ4j0gb4g4NBp03LvIepV37xCU0mcBcgdFcZQpwZPCXxxX0iOlic2p+OyPi46OozhKlFzw5Z1D",
-	"G51GHv81ff7o8DNuMkGLG5p2z4gjZ4wlrqNDL4X7xk9dA+N0VmRDngOdk8EEhpr9g0Q+hLuVFClpEakt",
-	"MiAjC8/2IBOUy1HlD+v9pcdAE3OuhhpCs0zwxMnqAMNRpXT3BvRwwoQrb5EiTXyCE2ZvVbIz6mR4ShKf",
-	"2Hlo5z3OYUFzYUty3X1sCz5u0UeGVMml47+KEY54802OzqMfZahxMk9H3TDUtnDLQY+aSOTPPyVLJVhM",
-	"DBdrqLOmX7WSy7sV7erS5zr8Y0xAbp4QkhgH+i2sVAlTKyBRS0YHoWM67SRNtMwJ2inBJo7qlMsVPf4K",
-	"L/Cq8VcGJtE8cyH9NLp4LhPOq/OKKQ8/juKIIwQmcVEcSW+TIbI4Qnq5xnu3Ooc4MskKUoqnpM6kl3YV",
-	"nR5/+BBHKZfV70dxZJ2dltYfIcmwN3nLXoq/hVR4cyLRTvaXI0JvIa1B9HbkbRCVyZQ0vtb9kbJbr05O",
-	"Cbyzwv92XU+3SOYDRcN/alhEp9F/HDS19UG156BXZWziKO0m7DsxtNP7TRw9tUxw597AWlEGjfiGdvlV",
-	"c+By/vPZJy+39lWGmSE3pObktHHgpadBVxCTFTVdZ0CUfpAaMqDWENpO5mM0V9qtjbipKorxg5NAVVbe",
-	"gV6DruvOV91jp2Z94RJD6LeR5ESSXMJzBgkmYAvKRa5hTFDACc2Ny9uEWi6BNSlqUOFSyQg3D1LCGrQP",
-	"4GWdW7ooL6mhCugVYkoHtu9W1u6Gt1Q7XzE1zYkyh2iJxlM8Rt7DVOEVPCe9rtFOjjtNpk0cJYPdnd1I",
-	"+ltKl7o3ilZy9HZS99KIm+aPK2CprRfK8ihoKjkXT60Df5DtVpKDl6q5zLIKo/4W0fBLzR2oeV9xiVl/",
-	"907pdU97e285VEe7St3p6r3MfM+FzgVcSMtt8UqO6WD7difTAz1ZTJC2FOa75Te0KUA2XCjvhXJga4B4",
-	"uADdC/HA1i7ioHjcH2W1aVNmva9wn92S4Q3tuLHPoIHuzFFJjMkkVRqaaOxrADLXQB8fpF0B14TBgkvX",
-	"HRkZonMBZkzqStpn8SRRKTiMWdP1KeIHaVyxR+ZFO+CXxr6tVn2F/udbUOx2mkOb/jrbD2vtL12GvoyD",
-	"kx1LjV26fPjK/bLg4I5EJ1c31V4sZWa+x+/TcF4j6pc1ncx5a/HxEsJWAdJDuqNYeAFxVTj0C5Dyie8W",
-	"4yHuds5cjTl4iHuLgDVodUzBy0LcdS3UwoPgaSDzNDr9bfAdRd0SeZTqSd4CNa4fXFe1iZKGG1TjsrQt",
-	"V1ju7x9cRyceLoO7sL7H039+kVIuBp5fqzkXEFLJQIAFdg4ZSAYy4a7T0G+KtMk5c62p5nHK3euBW1iA",
-	"BplAm1ztkJz7k4JN7k3gLVCmpCjaW6xS11QWd4Cu6RZMLmxAVwbG8JQby5OPKnnkcnnpE+YApN1kC2Th",
-	"yChbMz609jYDiu9sRaUEEUrjLrXZmZISkjZOfH6jrJdKrkMmd3ZsX2gh7m55dlfdcy7XwdITmwZiCI9M",
-	"0FEsnE5sA2mMbRtERo15Upq58B5cT2qpvFQ6pba/p1m7OPrhpL9uIc3uLJaH0y3YDV3A4HNIcs17jy1P",
-	"HsF2nz6CnoNWpgft9e7TbHpGNQsWci1mDtO1V/X7249TDQv+PCjTLto1NYnqPpze/9J9dH/7cTZIb+oM",
-	"944vJbW5hmHebfEPjC9cyR5faIJr0AX6vxc3X9PnW6DJKryXP53rdO+MnUGhzYTritrVHSQa7JW5W9GW",
-	"DUiFoklazzCYYXi9l9xu068KxtdUW1U5LJYmieXr0CPyFKThSt4oe12+ZKipmkGaIbJAo9liqrm0Qx6l",
-	"9HHXVDJqlS6mgiawUoKBDr2L8ytnSgjvJLzXCxQMM3pk6rp561ERlAtRtqF+VKwIkRrQnAr+z44vwx3h",
-	"a+XtL5x70WQwxMAnjT9nfDgCgWt8rKnoLXbjilfXMzeK8SMMeH5cLi0psDED+qNacnnFbnIhBha6WudK",
-	"YppCH/ySa2OHl+7guf/wTOXS6qK/4EJp/7HnuP98ulISvIMbwNNdSA03THafBqlgn4NG3S85U/d0Ud3B",
-	"JLerz6BR2bsIt+6Z5nPBk1+gmIil0tyu0j02/QLFFdv7iAnlewBDmtlikmVXbBeUVNbH0VCCJmsy4Z5K",
-	"lUSgRveVN5fclg1Z976C22IKmiu0HCwztgJeapXW1vUS8L20XOwNXdNwtuKC7UnCC7BtCjrAUnn3elm+",
-	"KhtIVD3AxBi+lGmLeqnKROreHekBw1Cdiom1ms9z2zMKLk2+WPAEt9zy5cqay1x2EqsUI5EB66xzeOsl",
-	"l/CTplwC81jCHNB6/ZlqvuYClnBhEtpNCNHaMPnUSqXnIDl0JLltDW6VgG2LiUrnSNLWdSepbas6zKMx",
-	"D11CF4RaqydJAsZcKj3njIUZ44ILMIWxkF59CrFiacvlsspyymBjuil51Qi6N2Hs2DG4V9Hk15qlLtFt",
-	"FFOtFq2oQZ2GnXPX9WKoUt21cosAY9rLWbNwKeiyijx3YLunV++SqtiqEozGmB64cUE8OjiVsSuWztQk",
-	"0JFBP/2Rp9yaCgRpwyzq4jkBYK1rc2zc5XPUrInpeoMVN5hajKXSncJL+LhYJmBKdyMhcp9nQlHmk80w",
-	"o05WeJNjJaEn8jqtrTxl10qrHL/SQsoEl9BnLEuKRMlFK/foVKcVSJlIOZDtq55Sn/QNQOXC8ky0UsPd",
-	"xLTLaozIVynaQyi5Klr08kLA2JFpbpzRm0pFg/Q4B13cgV7zBPqrZttCeeC95qHPGRym2DmPt3sWrb/a",
-	"mChin6kzDS1+d4B2E9qktf4rtyuV22nTiury6sPIFUu1EjBTF/hPD+jnX2cz9Ri6NG+8U62se0N2yUGw",
-	"q23AKrMvtAdaXQA0V2TTq1EPVtkV6J9AsqoS7t6jN06fW9pAjuM/1HwMz5DkeBHjRRdxyexdIS19DoNe",
-	"VWFUIbuX1iwc++ZG2SvJ4LntCKqlc64hsaLogYDrelxTSZfuJdGnDDpq4gLLIhf/QLXuaPnfqcF0in3K",
-	"badjsrVP4J5fNRlFUkS/D7QB6/7pYIPOdU3VggDWsWW7rnqLP47iTvuzmivpYpoQ4cZ1ym4eKQdLDPFg",
-	"86rn51a/M+/8u6t6uDiKI24hNXu1gq89btcRrtmlWtPCvVnodKhewOiFeyEAM7Bm12Zonmw70x62nPRD",
-	"4PLtHc0NsIbxvfmcts8eZHUTDm5UTdNAATot2kBq/aZ22b59UfSuz7uJo6aJ5V4ayOLTws0a7UKws8++",
-	"iXdvLkuVZpMb+etrc7+V7a2SaPAzmOXreyetmCgpCuLuiMsHmYC2lMuqZ00NGD9GnYtHQl0ObcpXKfXg",
-	"VF8nVnlK5fcaKENvVlkCybRac4Z24F4BMbCUC0PoXOW2rSH9pnt4z+6uGgKG7rsvrN6NU8q3vBWguV3h",
-	"vgR9JaHWgrFOCQdke3l1/oncTy5fehHxF700ecSKeRjhIxQDuNq8aVii29TAEPz/7w1KywUNGWc4r/q1",
-	"T2RrZHVgncuFmtHhveFIa73MpYVlOUTl1Wx4+4vMtLxwX3wCljQp0MRSFBslGI0F9LxpPwz5sd51h+5A",
-	"4dDxvuTRZiutnlxh0n2tOIARmuvZO5w4AauECv5PTDprj9FDnu5YM5YmjzNNE7e8V/S4q7cEhHTjJGai",
-	"ggP7vFWICKHBGP9Gfa+TWyLthastytIKc31PFU5wDzosB1DNmHfC7pAq9bWlY2ED7/XLV1DeEVYzr4vw",
-	"iFJBPAVPtBn7HzyyY7P9E0sAP/H8LSe1LXzACN0XJl56bvTABcPXnhe4jJ5i9c8M7grxVTvKDw1fc3mD",
-	"WtXWn9anJs3z/pW0yJy2v35KaZbV2QPXxFil6xnugK4hKu4zhtXLDlpkLoSzmnIA91+lTcJTRRKZkC+I",
-	"9gtRmrg2cKW2vkYzbtykxQemNnGU0ueQuOMPPwww1/cwA4MS1JiPijL/KmHYTSPM1tUFF7B1UXAJN3k6",
-	"98nNUOByI5LbtqeK5Tuw++Wy7T8IIanla/CDmAHAXCkBVA4rZuMde9L6Nw0TfS42ZULRN+zyw9fvgxmo",
-	"hsfKhUlYc3N1fk0STIJvL+5mZDK9isnai5ocjR/khCRUCMAEjTLjnELuTMgPOT9C8b13IG301OVcI1ON",
-	"5z/IICslFzRZNUNRag6FIdyaYNrqlKT0mad5SoQbcY8xQcwF1Q8Snl0g5ErGnc9H4vCbM6SUuhqfpIoB",
-	"1goP8iKoq6sJJSrJl6oq/zImZytIHg3RufSelxuiNAMdO4zI84JrYx9k2eog7stGm2sJ7LQef/Jj39+d",
-	"HB7G5OToPf748C6uJ0jdWCmVLBQLQp8gTPMEk33Ecnz8LiYZ6O9rmZWcfXdy+P5d/CBba67h4oMjbo3d",
-	"bBpIqws3oYZ0o+upJ9VIPaj2IFuTau+8E7LcCvethwaG6+4zncoao6Px4fgQlVVlIGnGo9Po/fhw/B7T",
-	"RGpXTvEPnKZxlh7QjB+gth2sjw6+BpXI5gBFYg6+1kn+5mDZ02Fz8BX8Wttgl2D7JnDrLsWrac1WSrPt",
-	"H440U+dLvgaJqlZ/xRGTOQgll653ohqgckJ4ETxpptGdUHyeglVL9BPY0jCb+rvVRmx9sXF8ePjaEeCW",
-	"VJovle58YMnCo5qvk4LP6k6jo+P37srRlUdLJZj3MvsNBwa8vDiTOTLtL2Tj6MTzO3RALZeD4DMWt+Xk",
-	"5S3hfPnJ4YeXN/Qn+uPowz7EDX2k4aQX/JkDO6R4rZuxdGmi09+iAf2Pfu98zrWlzdOAHITl/rbGTgDe",
-	"FNl7APtBSfe9ZzWG3L7y+yBUeOPoR6EBcaCnFUDXfueDdN1pQ3KZuDc0bEdCVeXOLq0iTVb1IN3K//gl",
-	"hKSS0LkbTS33lFP7K/c1/kQI4k8zhGrwH2giGi6dP7WaSuPbUOWAv8RQMCYTWRJUfsNfISkxe6+vA9/k",
-	"uq7SfefvdtP+Hx0Z+oMfA+7FS/slD9MM37zOuRiwE1lOOHbcC1g//1xHJ8nKKyDUX95+Dgev9F9yN2VW",
-	"v2n35zB/3/xlTrU5ndCFrf5YiCdkJ7d/nUN9WinRCXZd0v79Pe3J0fuXN/Y+XsF9exw4PP0eRyfHx/ts",
-	"7n+x8nahwevwN0YHVyR4iK/DhWrpefvHuMq5/CB1CPnm983/BQAA//8=",
+	"7Dxrc9s4kn8FxbsqTaoY+RFn9s73SeNH1tnY1tpyUlfjqTVEtiSsQYADgLK1Kf/3KzRAEnzo4Ymn7j7c",
+	"l5mYaDQajX6joe9RIrNcChBGR8ffI3imWc4B/z1SyYItIT1RkIIwjHL7VRdZRtUqOq7GSVIDxNGS8gIQ",
+	"lVJS6ej4V7tGCtGx/zLMZMpmqx7scZSB1nRuYT+BAMWSADd5YmZBzAIIPJsLt+r7g8MPhGlCS1KoSElC",
+	"hZCGTIHgSgzSYfTy28tLHJ1wBsJcSXMuC5E2d+PGiJ05w9FdtiLkDSRSpQ3SPaZUghYDQ+CZaeOId4QP",
+	"EgSwtA9Kwqpd9hPXw403IPQVPLabwSXdbgqRgkK4QoPC/1gwv5tTaqiSMhuDypjWTIpTEAxaeyqhSF6B",
+	"kdTB7bKjRGZTJiAt0ZyWU+v9jduIj8koSUDrEymMknxYs/0rgydP/dlzzhSkE/kIokmxHyEGh3Yhkokl",
+	"5Sz9/G0y8XNq6iYLIFOgyjLSDpIF1QTcEkPyCQyhRMCTGywl+EIYUILyM4u/SV05RHDtncibUVOiCikb",
+	"CcIayIhMkkIhXTeQS2WIgt8L0IZcnJIPs/+kh8lf4GB6ZFmDUiFzUNRIVZONfBhTRTMw0KJ8TM2C5OUY",
+	"MVISLsX8NRyuMYcb8cuSvLnAAIV7cIyk4hIkKzRajAO7g8OPH0myoIomBpRGWsqNXFI+kyqD9LOWLemo",
+	"hsjn2+urnYj/p5ZirKQVSSbm3YOwIlJyeirTlTV1Vgndruwyx8QzoCaYDF4GhEv5yMSczKQiU5gzIexf",
+	"ckbk9J+QGPIIK6KNYmI+JLcgUkIRXTlsFtSQjOaa5MqepVkRQTPQljtumiZSEVFwXnEGzEKmV9KMOJdP",
+	"bWV3o0g89eO7MKgQusitwEF6jSLFZFOJPN7Tsy9nk7OSPX4FIgUxC6aJAi0LlcCQeNpIhtP0Mfl0NonJ",
+	"eDQ5+Wu1D4aH0aP+V7Khr29iAEaFWUjF/oU7Iwug1q4yTTJHhT+cBtQx+cVRcV/s739IPn+b4D+g3MCY",
+	"rrik6UTKL1TNobmHX6wUcfvdmm8qyAG5ZL+8ZivW3m4V0nAFq2ScZcxY8TvYP/qPj3/5mUxXBrTf3Qye",
+	"QFlx0gt70qqUOQa62tNGTzL+Qw6ECV3MZiyxvviGzRdGnxci6UhYjxM5oZyDqn3igi4Bt2nZgB5CWXxk",
+	"sMnbDKwu5aCszXBiSt3ifsde7xyKc6mmLE3bElkCEYpQNt4Bq/JTlmokKFlQMYed2EGNUe3FtvDBBXLW",
+	"sNSGVM5qkzGALOdyBfAPlg7ayvmTo/kScdjBm7PR6T+ur77897thiwenEvSVNGc29FjDgEaw9UPifCXr",
+	"DSA2XQdF1gaSAU1TZk+Kcrv8wQCNrB3WicyhTfydYL8XIEDrr0xyajrCWy5WVIBkWULuspF8/UKN8yvX",
+	"qeHIT8WtJdlyf0CnWvLCwOAdSaTQRlEmTE0Kma78CQ9s3Ip77j/oNgO+2lk3MIfnS6YzapLFGgY49MpC",
+	"WvvnQF/DgaFzTYihsfeAvD7irKm08cYmsl4VlLQIyugzb2lTk6I4yiVnycodHJPCIaWJKSj/6paLDg6j",
+	"OEqkmLH5LaKNjiOH/5I+f0H8KdM5p6srmrXXiCM0wR7Xwb7jwl3tXi8hZXSyyvv8hVVbbVMaqnePbYo+",
+	"3I00SQpjkZpVDmRg4Nns5ZwyUVmKar73E1bF0MFQTWiec5Ygr/ZsFFUK3Z0G1Z9C2ZG3SJpGLuUJ87ky",
+	"/Rm0cj4piEv1HDRaj1OY0YIbTy6ex7qYCQedzcykN7Kl9UTi9Q8ZOod+kFuJE0XWMdBNDTcM1KAOoNz6",
+	"x2QueRoTzfgSqmD/m5JifrugbVn6WkWt1kvY3TxZSKIR9Ee2Usb5jTCEGjLYCw3TcSvWpz6UbUayL3FU",
+	"ZQpYBnFHeGaP2v6Zgk4Uy9FV25TQ50kXp+WmHPwwiiNmIWzuEcWRcDoZIoujMl6Ijo0qII50soCM2lUy",
+	"VOm5WUTHhx8/xlHGRPn3QRwZ1FOv/ZElGXYmb95J+teQCm9OpNWT3floodeQViN6O/JeLCqdS6Fd9esX",
+	"mt44cUIhcMbK/rNtetplM9aT6/67gll0HP3bXl1t2yvn7HWS45c4ytp55kYMzaz0JY6eGiq4cW6grZYH",
+	"Nfv6ZrlRvYep6unk2vGteZRhPmAzmZK249qAe0tjTUGMZY+WMSBS3QsFOVCjCW3moLFVV9pO6ZkuE+Hh",
+	"PXKgETG/4vTSDbWrjXxcW/SyBuW1yHqRrM8INuNaM+/tTjtx+RCnyaM9rmYWFOPhGpsQmtIdMk1kYTRL",
+	"MW26Fw7BQJOS++Uhe9IHekuG4w+9LIHdglqCqmpkr1LeVn1ti+aG0G/D0JEghYDnHBIbdc8o44WCIXF8",
+	"LjQG61zO55DWeUlQjaMiJUzfCwFLUC5q8zU575ccp/qqNa9gU9YzfbOFak94S1vjqjt1Pu4DxwZrHMVD",
+	"u/cwPnzFnpPO5cHGHbfuGl7iKOkt8m9G0p3i/ejOKBoR8RvqPG4vru8AsNhGTTXgc+LgbgH9OjUIfi+a",
+	"NwoIL2R9mD71pu4UrbX3kttT3nrFIebd2ZuNZwv+7V1kX8kMi3Ioq3eC+trfq3UUWvcYG/fZuPSw8Uer",
+	"CrpZuUPgt+NQ43KkronGdUgRl/clMZnSlK+IZnNh/7LxgytYC+kCyXubH7v6KnLn27dv70eFWVjZTKiB",
+	"bkhqSaA1BJOCIOUQkwdXgX2w4Wm9105EieeXu/o+nXI4E4aZ1SuPkfbewm48j56r1SB+aFfTdgoeGpMC",
+	"ZP3VrZ1Q9kwNEPdXjXZC3DO1jTio+OyOspz04lPVV7i/dp7/hna4tq/BPTiaUylsIE0yqaAOoV3iTqYK",
+	"6OO9MAtgiqQwYwJLmgNNVMFBD0lV/nKpN0lkBogxrwv0q/heaKzQkOmqGaV7Y72uwPQK+S/WoNjs9Pom",
+	"/Xm2OyyQPbQ39DAMVsYt1XqJSewF/jFjgEtaJ1Xdf2ytP0zcVb3LnVmFqFuLaBmntRWDbQgbVYMO0g0Z",
+	"/hbEZbbfrRr4L+5m0i6Cp3OChaHeRfDGOrGJgl+muqLAUqOcORC7Gogii45/7b0Pr+qYj0I+iRugGm+G",
+	"qlJUIoVm2oqxr0f5kbRw5w9Yho37a1dtWFeY7X4/yyjjPd8v5ZRxCKlMgYOB9BRyECmIhGF5sFvJbJJz",
+	"gvXk+rP3sTcwAwUigSa5CpGcupWCSXiHcwM0lYKvmlOMlJdUrG7BmqYb0AU3AV05aM0ypg1LvsjkkYn5",
+	"uUt4ApBmZTzgBZLh66nOtXYmg2XfyYIKATzkxm1m8hMpBCRNnPb7lTSOK4UKN7nxmmVL3X/zPUV7FL8z",
+	"sQyGntJxwIZwycQaihnKxDqQWtnWQeRU6yepUnTvwfFkhopzqTJqunPqsbODn4+64way/NYoKebjNdg1",
+	"nUHvd0gKxTqfDUsewbS/PoKagpK6A+3k7noyPqEqDQYKxSeIyUetdzdfxgpm7LmXp220S6oT2f44vvtb",
+	"+9PdzZdJL70ZKu4tmwtqCgX9ezerv1v/wqTo7Muq4BLUytq/rZMv6fMN0GQRnsvvaDqx9QsVyupMOC6p",
+	"WdxCosBc6NsFbeiAkJY1SeObdWbWvd4JZtbJVwnjcuK1ohwmu6PEsGVoEVkGQjMprqS59DeDFVUTyHKL",
+	"LJDodDZWTJg+i+Jt3CUVKTVSrcacJrCQPAUVWhe0KyeSc2cknNULBMxG9HZTl/VVZUlQwbmvHf8i01WI",
+	"VINilPtOjuaMsIVpfXNTx5v0uhi4Vva/E9bvgQALV0vKO4Ntv+LE9QQ7Kn+BHstvh70mBTqmQX2RcyYu",
+	"0quC856BttRhSYNm0AU/Z0qb/qFbeO5+PJGFMGrVHUBX2v3sdtz9Pl5IAc7A9eBpD2Sa6VS0vwahYHcH",
+	"tbifs1Te0Vl5BjYt/QrKCnsb4do542LKWfI3WI34XCpmFtkOk/4Gq4t05yVGlO0ADFluVqM8v0g3QQlp",
+	"nB8NOajzOhLuiJQnwkp0V3gLwYy/RcFLRmZWY1BMWs2xacZawHMls0q7tgHfCcP4ztAVDScLxtMdSdgC",
+	"26SgBSykM6/n/n67J1B1ACOt2VxkDeqF9IHUHS7pAENXnfGRMYpNC9NRio2NVOXpWk+kwaB29k89ZwI+",
+	"KcoEpA5LGAMaJz9jxZaMwxzOdELbAaHVtk43cMDJdWNwIzmsG1zbZlyOI6fWjaowjj7Bq4o2SH/fVZmQ",
+	"MA56pQ1kF9chVpvaMjEvoxzvbHQ7JC8LQXc69B0b+u9LmtxYPdQmuolirOSs4TUoStgpw6pXakWqPean",
+	"cNC6OZzXA+eczkvPcwumvXp5AVz6VplYb2zDA+z6t0sHq6bpRZpN5CiQkV47/YVlzOgSxNJmo6iz5wQg",
+	"bRwbbuO2mFrJGum2NVgwbUOLoZCqlXhx5xd9ACZV2xPa3Rc5lzR1wWYYUScLe5JDKaDD8iqsLS1lW0vL",
+	"GL+UQppyJqC7sTxZJVLMGrFHKzstQXwghSDrRx2lLujrgSq4YTlvhIabiWmm1dYjX2RWH0LOld6iExeC",
+	"9R25YhqVXpciGoTHBajVLaglS6A7qtcN+AXvFAttTm8H1Mbe7819z93RWkUt9ok8UdDY7wbQdkCbNMa/",
+	"MbOQhRnXpaj2Xp0buUgzJTlM5Jn9XwcoaHxuKO9YSYM3nOcMeHqxDljmZkt5oFEFsOpqt+nEqAMrzQLU",
+	"JxBpmQm3z9Epp4stTcDH4T/ldAjPkBT2IIazNmK/2duVMPQ5dHplhlG67E5YM8Pt6ytpLkQKz01DUA6d",
+	"MgWJ4asOCGDV45IKOsdLvuscWmKCjmVW8L9bsW5J+V+ptuFUel2YVsVkbZ0Av1/UEUWyin7rKQNW9dPe",
+	"Ah1WTeWMgM1jfbmubL0ZRnGr/Fk2g7UxjQjHHjtfzSO+G0wTBzYta344+pN+5+4eq4csURwxA5neqRR8",
+	"6XBjRbjaLlWKrvBmoVWh2oLRMfeMg43A6lkvfU2g6zftYH17rgX2t6+00JDWG995n+Pm2r1bfQm7rcqi",
+	"aSAArRJtwLVuUduXb7eyHuu8L3FUF7Hw0kCsrmfYILgJwcY6+0u8ebJPVepJ2KfbleZuKdtpJVHgGqd9",
+	"+wVyKyZS8BXBM2LiXiSgDGWirFlTDdo92Sn4o38PoP1VStXt2JWJRZFR8V4BTa01KzWB5EouWWr1AK+A",
+	"UjCUcU3oVBamKSHdont4znhWNQF9591lVufEKWXp1ktWqQg1BrRx961d3p5fnF6Tu9H5touIP+nS5NFm",
+	"zP0IH2HVg6u5NwVzazYVpBb8f+8GpWGC+pQzbDL/3iWy0WfeM87ETE5o/9ywD70aZsLA3Hc+OjHrn751",
+	"Mw0r3GUfhzlNVgTf3MgZocR6Yw4da9p1Q64Xf9miOxA4a3i3WbTJQsknTEza14o9GKE+np3dCTJYJpSz",
+	"f9mgs7IYHeTZhjFtaPI4UTTB4Z28x201JSCk7SdtJMoZpF/XMtFCKNDa3ajvtHKDpR13tUZYGm6ua6nC",
+	"Zxe9BgsByochLbfbJ0pdaWlpWM+9vr+C8o0nvlF9Fi7hBcRR8ETrtzq9S7Z0truiB3DPFH5kpaaG9ygh",
+	"PgZ03MPWA3SGr10vMBkdwequGZyVxVfO8L8X8JrD65Wqpvw03ofV37tH0iBz3Hxpm9E8r6IHpog2UlUP",
+	"LwK6+qi4y1Pf0rSOFlFwjlrju+b/KG0CnkqSyIg8WLQPRCqCZeBSbF2OprHdpLEP15WV0eeQuMOPP/ds",
+	"rmtheholqNZfJE3dVUK/mbYwa0dnjMPaQc4EXBXZ1AU3fY4LW1zXTc9kWmzA7oZ92b8XQlDDluAaaQOA",
+	"qZQcqOgXzNo6drj1f9RNdHdhl/IXm7fYf4fLuObAUWEW9V++5HUcff42iTp91eTzt4lvEHSd03+9Pfz4",
+	"M5mu3NtNbBkfaKLx7hMbqBDqBqGkuhdnJTzFYK+eRZiu7LVHPiQP8Jw/EHx97tvhqUjvxYMupvjZVI3z",
+	"A+06aLEjx6mEazS0p4sbq7V9YUzuupJsjNW1df4nPd4HbWH1sZdWXcCS6YvTS5LYvODm7HZCRuOLmCyd",
+	"9JGD4b0YlV39Nq3QaCcLtCqO8kdYvXc2tYme4lYGunxmdC+CQJ2c0WRR94nJKaw0YUYHDWjHJKPPLCsy",
+	"wvGpTmxj5oJTdS/gGWMDJkXcegYXh29nLaXBYwGbPt2LMyw1lG1bCVXK0vuw07v6hyE5CyoVvufrXlBB",
+	"HspCx8OQnCwgedREFcI5M6aJVCmoGCmyPJsxpU3Z0Y8oFJhCCUiP242mPx3tH7yLK4Ldo5ifjvb3Y3J0",
+	"8MH+5+O7mMz8Ncu9wJcW+JMMGvjsPU0zhkg+vIurNxXl32WDNsoc+r/qhO7FT0f7RxamFh+bi9m1Dw/f",
+	"xSQH9T5vPTr3aMOhe1cPK/dyeBhj6yAIo1bYQGiZYD1D1UhI1vQRvnP6YJjh+HxOQWrH8eVjaSujg+H+",
+	"cN+aEpmDoDmLjqMPw/3hBxvEU7NAe7GHQs/SbI/mbM8K/t7yYO97kCe+7FmO6L3vVQr2sjfvqJPe+w5u",
+	"rGlO52C62niD5+s0ptpWRvP1b/HqNx1ztgRhpb56GBeTKXAp5ljZkjWQ77+fBV+qtx5fXbtn/Srfyv3T",
+	"Qmog7ff31+fnhCqbI80MkYUhheCgvdf2xmBBdesndKrXReXtoBu+XoJSLAXUvpvGgyC9+Vd44nvRvwIO",
+	"rlkdt7lxtu+8rQHLBwq3wGcj1BclOZRv+YM3SfJJBAeknUDKsipvE/XoExhveOu9NCrnjZeFh/v7r321",
+	"0BC1+kXtrYul8nCp+hVt8Pz7ODo4/IB6ZKOXaC556rzIbv2wwV62tiEPdPP3O+LoyO23b4GKL3vBc0uc",
+	"crB9SuNtBE76sH1S8P7NzjjaPiN8eXO0/3H7hO5bpzj6uAsP+p6v4SEFvwNm+oxGQwAMnevo+Neox3ZF",
+	"v7VeN68poNYge2EhbV3JNACvy1c7ALsWZPz5g7LBvylZd0HE4QxbN5jpYYd1ahzo0s28F3jvo0kh3GPB",
+	"dEOqUmalmLCQOl9Bj1bAf7khC0kFoVNs+vZz/HumBf5sz4hz/zRRo1GlLt+8F0ygKzSKCu0KvP7pk7Ah",
+	"wZCMhCfI/xJTicRjdkGkCvwK3mcI/LUmnE27v8rX94t4P26X62HnQ9ba5o1G/fWGeyMqd/+50U24e8/N",
+	"aMod/VEfQUbdt6uONDKXS7Bnp8FYOboX1AvQ0wIUlILgxc4FjzZEbnjrEgcKByKRKpDMRo4dez9Omm58",
+	"LbvX+vGO13Pauc3x1W2Qr/N5GsxI+F7zltcD416iVIGoSL3KEuqUfTc/aE3AH/KCvr7y0rwpMaqAlz/N",
+	"19erEzoz5a8vOkI27vbP8/NPC6sNjcC2Tdr/BwA+ADg62IG2zmtTO+/jLozoe+4UR0eHh7tM7j5RfLuI",
+	"xanKDwYtYQ0Ig5aw+vPrbzaC8Ai+9xcufbzQpQIrqf5XRfrWfvnt5X8CAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
