@@ -48,11 +48,13 @@ func (e *Error) Unwrap() error { return e.err }
 
 // Verifier checks bearer tokens.
 type Verifier struct {
-	secret  []byte
-	rsaKeys []publicKey
-	ecKeys  []publicKey
-	methods []string
-	parser  *jwt.Parser
+	secret   []byte
+	rsaKeys  []publicKey
+	ecKeys   []publicKey
+	methods  []string
+	issuer   string
+	audience string
+	parser   *jwt.Parser
 }
 
 // NewVerifier returns a Verifier for cfg, or an error when the secret is
@@ -61,7 +63,12 @@ func NewVerifier(cfg Config) (*Verifier, error) {
 	if len(cfg.Secret) == 0 {
 		return nil, errors.New("the HS256 secret is empty")
 	}
-	v := &Verifier{secret: cfg.Secret, methods: []string{"HS256"}}
+	v := &Verifier{
+		secret:   cfg.Secret,
+		methods:  []string{"HS256"},
+		issuer:   cfg.Issuer,
+		audience: cfg.Audience,
+	}
 
 	if cfg.KeysFile != "" {
 		if err := v.loadKeys(cfg.KeysFile); err != nil {
@@ -100,7 +107,7 @@ func (v *Verifier) Verify(token string) (string, error) {
 	claims := &jwt.RegisteredClaims{}
 	parsed, err := v.parser.ParseWithClaims(token, claims, v.key)
 	if err != nil {
-		return "", v.reject(parsed, err)
+		return "", v.reject(parsed, claims, err)
 	}
 	if claims.Subject == "" {
 		return "", &Error{Message: "The bearer token has no sub claim. The sub claim must name the caller's user extId."}
@@ -143,7 +150,7 @@ func keysFor(keys []publicKey, t *jwt.Token) []jwt.VerificationKey {
 	return all
 }
 
-func (v *Verifier) reject(parsed *jwt.Token, err error) *Error {
+func (v *Verifier) reject(parsed *jwt.Token, claims *jwt.RegisteredClaims, err error) *Error {
 	msg := "The bearer token is invalid."
 	switch {
 	case errors.Is(err, jwt.ErrTokenMalformed):
@@ -153,15 +160,15 @@ func (v *Verifier) reject(parsed *jwt.Token, err error) *Error {
 		msg = fmt.Sprintf("The bearer token's signing algorithm is not accepted. Accepted algorithms: %s.", strings.Join(v.methods, ", "))
 	case errors.Is(err, jwt.ErrTokenSignatureInvalid), errors.Is(err, jwt.ErrTokenUnverifiable):
 		msg = "The bearer token's signature is invalid."
-	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing) && claims.ExpiresAt == nil:
 		msg = "The bearer token has no exp claim. Tokens must expire."
 	case errors.Is(err, jwt.ErrTokenExpired):
 		msg = "The bearer token has expired. Get a new token."
 	case errors.Is(err, jwt.ErrTokenNotValidYet), errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
 		msg = "The bearer token is not valid yet. Check the nbf and iat claims and the clocks."
-	case errors.Is(err, jwt.ErrTokenInvalidIssuer):
+	case errors.Is(err, jwt.ErrTokenInvalidIssuer), v.issuer != "" && claims.Issuer == "":
 		msg = "The bearer token's issuer (iss claim) is not accepted."
-	case errors.Is(err, jwt.ErrTokenInvalidAudience):
+	case errors.Is(err, jwt.ErrTokenInvalidAudience), v.audience != "" && len(claims.Audience) == 0:
 		msg = "The bearer token's audience (aud claim) is not accepted."
 	}
 	return &Error{Message: msg, err: err}
