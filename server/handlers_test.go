@@ -62,8 +62,12 @@ func TestRouting(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.desc, func(t *testing.T) {
 			s := newTestServer(t, "")
+			before := s.snapshot()
+
 			res := s.do(httptest.NewRequest(c.method, c.path, nil))
+
 			assertError(t, res, c.status, c.code, c.message)
+			assertUnchanged(t, s, before)
 		})
 	}
 }

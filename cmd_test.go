@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"credprops/auth"
+	"credprops/store"
+)
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const goodBootstrap = `clients:
+  - {extId: acme, name: ACME}
+users:
+  - {extId: ops, client: acme, roles: [{name: Root}]}
+properties:
+  - {name: note}
+credentials:
+  - {extId: cred-1, user: ops, identification: ops-1, properties: {note: hello}}
+`
+
+func storedNote(t *testing.T, db string) (string, error) {
+	t.Helper()
+	st, err := store.Open(context.Background(), db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	props, err := st.Properties(context.Background(),
+		store.CredentialRef{ClientExtID: "acme", UserExtID: "ops", ExtID: "cred-1"}, store.OverrideAccess)
+	return props["note"], err
+}
+
+func TestLoadCommand(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "load.db")
+	var stderr bytes.Buffer
+
+	err := run(context.Background(), []string{"load", writeFile(t, "good.yaml", goodBootstrap), "--db", db}, io.Discard, &stderr)
+
+	if err != nil {
+		t.Fatalf("load error = %v; log: %s", err, stderr.String())
+	}
+	if note, err := storedNote(t, db); err != nil || note != "hello" {
+		t.Errorf("stored note = %q, %v; want hello", note, err)
+	}
+}
+
+func TestLoadCommand_ErrorNamesLineAndChangesNothing(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "load.db")
+	if err := run(context.Background(), []string{"load", writeFile(t, "good.yaml", goodBootstrap), "--db", db}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(goodBootstrap, "note: hello", "note: changed", 1) +
+		"  - {extId: cred-2, user: ghost, identification: x}\n"
+	file := writeFile(t, "bad.yaml", bad)
+
+	err := run(context.Background(), []string{"load", file, "--db", db}, io.Discard, io.Discard)
+
+	if err == nil || !strings.Contains(err.Error(), "line 9") {
+		t.Fatalf("load error = %v, want one naming line 9", err)
+	}
+	if note, err := storedNote(t, db); err != nil || note != "hello" {
+		t.Errorf("stored note = %q, %v; want hello, unchanged", note, err)
+	}
+}
+
+func TestTokenCommand(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "token.db")
+	if err := run(context.Background(), []string{"load", writeFile(t, "good.yaml", goodBootstrap), "--db", db}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var stdout bytes.Buffer
+
+	err := run(context.Background(), []string{"token", "--user", "ops", "--ttl", "5m", "--db", db}, &stdout, io.Discard)
+
+	if err != nil {
+		t.Fatalf("token error = %v", err)
+	}
+	st, err := store.Open(context.Background(), db, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	secret, err := st.Secret(context.Background(), secretName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := auth.NewVerifier(auth.Config{Secret: []byte(secret)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sub, err := v.Verify(strings.TrimSpace(stdout.String())); err != nil || sub != "ops" {
+		t.Errorf("Verify(token) = %q, %v; want ops", sub, err)
+	}
+}
+
+func TestTokenCommand_UnknownUser(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "token.db")
+
+	err := run(context.Background(), []string{"token", "--user", "ghost", "--db", db}, io.Discard, io.Discard)
+
+	if err == nil || !strings.Contains(err.Error(), `no user with extId "ghost"`) {
+		t.Errorf("token error = %v, want one naming the unknown user", err)
+	}
+}
+
+func TestParseFlags_Environment(t *testing.T) {
+	t.Setenv("CREDPROPS_DB", "from-env.db")
+	t.Setenv("CREDPROPS_LOG_LEVEL", "debug")
+	var common commonFlags
+	fs := newFlagSet("test", io.Discard, &common)
+
+	if err := parseFlags(fs, []string{"--log-level", "warn"}); err != nil {
+		t.Fatal(err)
+	}
+
+	if common.db != "from-env.db" {
+		t.Errorf("db = %q, want from-env.db from CREDPROPS_DB", common.db)
+	}
+	if common.logLevel != "warn" {
+		t.Errorf("log level = %q, want warn: the flag wins over CREDPROPS_LOG_LEVEL", common.logLevel)
+	}
+}
+
+func TestJWTSecret_Environment(t *testing.T) {
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	t.Setenv("CREDPROPS_JWT_SECRET", "short")
+	if _, err := jwtSecret(context.Background(), st); err == nil {
+		t.Error("a 5-byte CREDPROPS_JWT_SECRET was accepted, want an error")
+	}
+
+	t.Setenv("CREDPROPS_JWT_SECRET", strings.Repeat("k", 32))
+	if got, err := jwtSecret(context.Background(), st); err != nil || string(got) != strings.Repeat("k", 32) {
+		t.Errorf("jwtSecret = %q, %v; want the environment's secret", got, err)
+	}
+}
+
+func TestJWTSecret_GeneratedOnceAndKept(t *testing.T) {
+	t.Setenv("CREDPROPS_JWT_SECRET", "") // restores the variable after the test
+	os.Unsetenv("CREDPROPS_JWT_SECRET")
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	first, err := jwtSecret(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := jwtSecret(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	if len(first) < minSecretLen {
+		t.Errorf("generated secret has %d bytes, want at least %d", len(first), minSecretLen)
+	}
+	if !bytes.Equal(first, second) {
+		t.Error("second call returned another secret, want the stored one")
+	}
+}
