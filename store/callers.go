@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -17,42 +18,52 @@ import (
 var ErrUnknownUser = errors.New("user not found")
 
 // Caller returns the user with the given extId, its client and its role
-// assignments with their rights and datarooms, or ErrUnknownUser.
+// assignments with their rights and datarooms, or ErrUnknownUser. It runs
+// one query, because every authenticated request calls it.
 func (s *Store) Caller(ctx context.Context, userExtID string) (*access.Caller, error) {
-	db := s.read.WithContext(ctx)
-
-	var u struct {
-		ID          int64
-		ClientExtID string
+	var rows []struct {
+		ClientExtID   string
+		AssignmentID  *int64
+		Role          *string
+		Rights        *string
+		DataroomExtID *string
 	}
-	res := db.Raw(`
-		SELECT u.id, c.ext_id AS client_ext_id
-		FROM users u JOIN clients c ON c.id = u.client_id
-		WHERE u.ext_id = ?`, userExtID).Scan(&u)
-	if res.Error != nil {
-		return nil, fmt.Errorf("look up caller: %w", res.Error)
+	err := s.read.WithContext(ctx).Raw(`
+		SELECT uc.ext_id AS client_ext_id, ra.id AS assignment_id, r.name AS role,
+		       r.rights AS rights, dc.ext_id AS dataroom_ext_id
+		FROM users u
+		JOIN clients uc ON uc.id = u.client_id
+		LEFT JOIN role_assignments ra ON ra.user_id = u.id
+		LEFT JOIN roles r ON r.id = ra.role_id
+		LEFT JOIN role_assignment_clients rac ON rac.role_assignment_id = ra.id
+		LEFT JOIN clients dc ON dc.id = rac.client_id
+		WHERE u.ext_id = ?
+		ORDER BY ra.id, dc.ext_id`, userExtID).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("look up caller: %w", err)
 	}
-	if res.RowsAffected == 0 {
+	if len(rows) == 0 {
 		return nil, ErrUnknownUser
 	}
 
-	var assignments []roleAssignment
-	err := db.Preload("Role").Preload("Clients").
-		Where("user_id = ?", u.ID).Find(&assignments).Error
-	if err != nil {
-		return nil, fmt.Errorf("load role assignments: %w", err)
-	}
-
-	caller := &access.Caller{UserExtID: userExtID, ClientExtID: u.ClientExtID}
-	for _, a := range assignments {
-		assignment := access.Assignment{Role: a.Role.Name}
-		for _, r := range a.Role.Rights {
-			assignment.Rights = append(assignment.Rights, access.Right(r))
+	caller := &access.Caller{UserExtID: userExtID, ClientExtID: rows[0].ClientExtID}
+	var current *access.Assignment
+	var currentID int64
+	for _, row := range rows {
+		if row.AssignmentID == nil {
+			continue
 		}
-		for _, c := range a.Clients {
-			assignment.Clients = append(assignment.Clients, c.ExtID)
+		if current == nil || *row.AssignmentID != currentID {
+			var rights []access.Right
+			if err := json.Unmarshal([]byte(*row.Rights), &rights); err != nil {
+				return nil, fmt.Errorf("decode rights of role %s: %w", *row.Role, err)
+			}
+			caller.Assignments = append(caller.Assignments, access.Assignment{Role: *row.Role, Rights: rights})
+			current, currentID = &caller.Assignments[len(caller.Assignments)-1], *row.AssignmentID
 		}
-		caller.Assignments = append(caller.Assignments, assignment)
+		if row.DataroomExtID != nil {
+			current.Clients = append(current.Clients, *row.DataroomExtID)
+		}
 	}
 	return caller, nil
 }
