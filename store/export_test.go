@@ -38,3 +38,9 @@ func (s *Store) QueryStrings(t testing.TB, query string, args ...any) []string {
 	}
 	return values
 }
+
+// Exec runs a statement on the write pool and returns its error, after
+// GORM's translation of constraint violations.
+func (s *Store) Exec(query string, args ...any) error {
+	return s.write.Exec(query, args...).Error
+}
