@@ -31,7 +31,7 @@ type Target struct {
 	UserExtID   string
 }
 
-// Grant is what a caller may do on a target once authorized.
+// Grant is the permission a caller gets on a target once authorized.
 type Grant struct {
 	// Override is true when the caller bypasses per-property access modes
 	// through AccessControl.PropertyAttributeAccessOverride.

@@ -36,7 +36,7 @@ type Config struct {
 	Audience string
 }
 
-// Error is a token that is not accepted. Its message says what was wrong
+// Error is a token that is not accepted. Its message states what was wrong
 // without repeating the token.
 type Error struct {
 	Message string

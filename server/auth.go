@@ -29,7 +29,7 @@ func (e *authError) Error() string { return e.message }
 
 // authenticate is kin-openapi's AuthenticationFunc for the bearerAuth
 // scheme. kin-openapi runs it before it validates parameters and the body,
-// so a bad token is answered with 401 before any request shape error.
+// so a bad token is rejected with 401 before any request shape error.
 func authenticate(st *store.Store, verifier *auth.Verifier) openapi3filter.AuthenticationFunc {
 	return func(ctx context.Context, input *openapi3filter.AuthenticationInput) error {
 		c := echomiddleware.GetEchoContext(ctx)

@@ -17,9 +17,9 @@ import (
 )
 
 // This file builds every error body that credprops sends. Handlers return
-// typed responses built by the *Body functions below for domain errors;
-// errorHandler maps everything else that reaches Echo: routing, validation,
-// body size and real failures.
+// typed responses built by the *Body functions below for domain errors.
+// errorHandler maps everything else that reaches Echo: routing and
+// validation errors, the body limit and real failures.
 
 // apiError is an error response that middleware can return as an error.
 type apiError struct {
@@ -252,7 +252,7 @@ func unwrapAll(err error) []error {
 }
 
 func methodNotAllowed(c echo.Context) *apiError {
-	// Echo lists OPTIONS too, which it would answer itself, but the
+	// Echo lists OPTIONS too, which it handles itself, but the
 	// validator rejects every method that openapi.yaml does not define.
 	var methods []string
 	allow, _ := c.Get(echo.ContextKeyHeaderAllow).(string)

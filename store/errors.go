@@ -39,9 +39,9 @@ func (e *NotFoundError) Error() string {
 // ErrArchived is returned when a change targets an archived credential.
 var ErrArchived = errors.New("generic credential is archived")
 
-// Operation is what a change does to a stored value, as far as access modes
-// are concerned: creating a value governed by accessCreate, or modifying or
-// deleting one governed by accessModify.
+// Operation is the kind of change to a stored value that access modes
+// govern: creating a value (accessCreate), or modifying or deleting one
+// (accessModify).
 type Operation int
 
 // The operations that access modes govern.

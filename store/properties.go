@@ -23,7 +23,7 @@ type CredentialRef struct {
 	ExtID       string
 }
 
-// Access tells whether per-property access modes apply to a caller.
+// Access selects whether per-property access modes apply to a caller.
 type Access int
 
 // EnforceAccess applies accessCreate and accessModify and hides the values
@@ -127,8 +127,8 @@ func (s *Store) UpdateProperties(ctx context.Context, ref CredentialRef, changes
 	return result, nil
 }
 
-// lookup finds the credential named by ref in one query, so that a missing
-// client, user or credential is told apart.
+// lookup finds the credential named by ref in one query that also shows
+// whether the client, the user or the credential is missing.
 func lookup(db *gorm.DB, ref CredentialRef) (target, error) {
 	var t target
 	res := db.Raw(`
