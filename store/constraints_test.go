@@ -27,7 +27,6 @@ func constraintSeed() store.Seed {
 	}
 }
 
-
 func TestConstraints(t *testing.T) {
 	const now = "2026-01-01 00:00:00"
 	cases := []struct {
