@@ -288,6 +288,11 @@ func requestError(err *openapi3filter.RequestError) *apiError {
 			"The request body is missing. Send a JSON object that maps property names to strings or null.")
 	}
 
+	var encErr *encodingError
+	if errors.As(err, &encErr) {
+		return newAPIError(http.StatusUnsupportedMediaType, gen.ErrorsUnsupportedMediaType, encErr.message)
+	}
+
 	var jsonErr *jsonError
 	if errors.As(err, &jsonErr) {
 		return newAPIError(http.StatusBadRequest, gen.ErrorsJsonProcessingError,

@@ -6,8 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
+	"strconv"
+	"strings"
 	"sync"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -33,10 +38,34 @@ func useStrictJSON() {
 	})
 }
 
-func decodeStrictJSON(body io.Reader, _ http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+// encodingError is a JSON body in a character set other than UTF-8, which
+// RFC 8259 requires, or with a content coding such as gzip. Both are
+// answered with 415.
+type encodingError struct {
+	message string
+}
+
+func (e *encodingError) Error() string { return e.message }
+
+func decodeStrictJSON(body io.Reader, header http.Header, _ *openapi3.SchemaRef, _ openapi3filter.EncodingFn) (any, error) {
+	if _, params, err := mime.ParseMediaType(header.Get("Content-Type")); err == nil {
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") {
+			return nil, &encodingError{fmt.Sprintf("Charset '%s' is not supported. Send the JSON body in UTF-8.", cs)}
+		}
+	}
+	if ce := header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return nil, &encodingError{fmt.Sprintf("Content-Encoding '%s' is not supported. Send the body uncompressed.", ce)}
+	}
+
 	data, err := io.ReadAll(body)
 	if err != nil {
 		return nil, err
+	}
+	if !utf8.Valid(data) {
+		return nil, &jsonError{reason: "the body is not valid UTF-8"}
+	}
+	if offset := loneSurrogate(data); offset >= 0 {
+		return nil, &jsonError{reason: fmt.Sprintf("the escape at offset %d is half of a UTF-16 surrogate pair, which is not a character", offset)}
 	}
 
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -111,4 +140,45 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 		return arr, err
 	}
 	return tok, nil
+}
+
+// loneSurrogate returns the offset of the first \u escape in a JSON string
+// of data that is a UTF-16 surrogate without its other half, or -1.
+// encoding/json would silently turn it into U+FFFD.
+func loneSurrogate(data []byte) int {
+	inString := false
+	for i := 0; i < len(data); i++ {
+		switch {
+		case data[i] == '"':
+			inString = !inString
+		case inString && data[i] == '\\' && i+1 < len(data):
+			if data[i+1] != 'u' {
+				i++ // skip the escaped character, which may be a quote
+				continue
+			}
+			r := hexRune(data, i+2)
+			switch {
+			case utf16.IsSurrogate(r) && r < 0xDC00 && hexRune(data, i+8) >= 0xDC00 &&
+				hexRune(data, i+8) <= 0xDFFF && i+7 < len(data) && data[i+6] == '\\' && data[i+7] == 'u':
+				i += 11 // a whole pair
+			case utf16.IsSurrogate(r):
+				return i
+			default:
+				i += 5
+			}
+		}
+	}
+	return -1
+}
+
+// hexRune decodes the four hex digits at data[at:], or returns -1.
+func hexRune(data []byte, at int) rune {
+	if at+4 > len(data) {
+		return -1
+	}
+	n, err := strconv.ParseUint(string(data[at:at+4]), 16, 32)
+	if err != nil {
+		return -1
+	}
+	return rune(n)
 }

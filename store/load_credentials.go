@@ -102,7 +102,7 @@ func (l *loader) applyProperties(owner userOwner, credentialID int64, changes ma
 		return false, nil
 	}
 
-	values, err := loadValues(l.tx, credentialID)
+	values, err := loadValues(l.tx, credentialID, owner.ClientID)
 	if err != nil {
 		return false, err
 	}

@@ -66,7 +66,7 @@ func (s *Store) Properties(ctx context.Context, ref CredentialRef, access Access
 		return nil, err
 	}
 
-	values, err := loadValues(db, *t.CredentialID)
+	values, err := loadValues(db, *t.CredentialID, t.ClientID)
 	if err != nil {
 		return nil, err
 	}
@@ -98,7 +98,7 @@ func (s *Store) UpdateProperties(ctx context.Context, ref CredentialRef, changes
 			return fmt.Errorf("lock generic credential: %w", err)
 		}
 
-		values, err := loadValues(tx, *t.CredentialID)
+		values, err := loadValues(tx, *t.CredentialID, t.ClientID)
 		if err != nil {
 			return err
 		}
@@ -154,13 +154,19 @@ func lookup(db *gorm.DB, ref CredentialRef) (target, error) {
 	return t, nil
 }
 
-func loadValues(db *gorm.DB, credentialID int64) ([]storedValue, error) {
+// loadValues returns the credential's values. AccessModify is that of the
+// definition that applies on the client, which can be a client-specific
+// definition added after the value was stored under the global one.
+func loadValues(db *gorm.DB, credentialID, clientID int64) ([]storedValue, error) {
 	var values []storedValue
 	err := db.Raw(`
-		SELECT v.id, v.definition_id, d.name, v.value, d.client_id, d.access_modify
+		SELECT v.id, v.definition_id, d.name, v.value, d.client_id,
+		       COALESCE(cd.access_modify, d.access_modify) AS access_modify
 		FROM property_values v
 		JOIN property_definitions d ON d.id = v.definition_id
-		WHERE v.credential_id = ?`, credentialID).Scan(&values).Error
+		LEFT JOIN property_definitions cd
+		       ON cd.scope = d.scope AND cd.name = d.name AND cd.client_id = ?
+		WHERE v.credential_id = ?`, clientID, credentialID).Scan(&values).Error
 	if err != nil {
 		return nil, fmt.Errorf("load property values: %w", err)
 	}
@@ -273,7 +279,17 @@ func (p plan) checkAccess(access Access) error {
 
 	var denials []AccessDenial
 	for _, c := range p.changes {
-		if c.def == nil || c.noop() {
+		if c.def == nil {
+			continue
+		}
+		if c.def.AccessModify == AccessOff {
+			// The property is hidden, so any change of it is denied alike:
+			// the answer shows neither whether a value is stored nor,
+			// through a change that would be a no-op, what it is.
+			denials = append(denials, AccessDenial{Property: c.name, Operation: OperationModify, Mode: AccessOff})
+			continue
+		}
+		if c.noop() {
 			continue
 		}
 		op, mode := OperationCreate, c.def.AccessCreate
@@ -370,10 +386,15 @@ func checkValue(def *propertyDefinition, value string) *Violation {
 // compiled caches the anchored form of each definition's expression.
 var compiled sync.Map // string -> *regexp.Regexp
 
-// compileWhole compiles expr so that it must match a whole value.
+// compileWhole compiles expr so that it must match a whole value. It
+// compiles expr alone first, so that an expression such as `a)|(.*` cannot
+// close the anchoring group and match anything.
 func compileWhole(expr string) (*regexp.Regexp, error) {
 	if re, ok := compiled.Load(expr); ok {
 		return re.(*regexp.Regexp), nil
+	}
+	if _, err := regexp.Compile(expr); err != nil {
+		return nil, err
 	}
 	re, err := regexp.Compile(`^(?:` + expr + `)$`)
 	if err != nil {
