@@ -79,7 +79,10 @@ func run(path string, credentials, workers, requests int, duration time.Duration
 
 				t := time.Now()
 				err := patchOne(ctx, db, credential, value)
-				if errors.Is(err, context.DeadlineExceeded) {
+				if err != nil && ctx.Err() != nil {
+					// The run's time is up. database/sql rolled the
+					// transaction back, and err may be context's error or
+					// sql.ErrTxDone, depending on where it struck.
 					return
 				} else if err != nil {
 					errs[w] = err
