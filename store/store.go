@@ -5,6 +5,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -123,6 +124,20 @@ func (s *Store) Close() error {
 func (s *Store) Ping(ctx context.Context) error {
 	var one int
 	return s.read.WithContext(ctx).Raw("SELECT 1").Scan(&one).Error
+}
+
+// DBs returns the read and write connection pools by name, "read" and
+// "write", for monitoring their statistics. Callers must not close them.
+func (s *Store) DBs() (map[string]*sql.DB, error) {
+	dbs := map[string]*sql.DB{}
+	for name, db := range map[string]*gorm.DB{"read": s.read, "write": s.write} {
+		sqlDB, err := db.DB()
+		if err != nil {
+			return nil, fmt.Errorf("get %s connection pool: %w", name, err)
+		}
+		dbs[name] = sqlDB
+	}
+	return dbs, nil
 }
 
 // migrate creates or updates the schema and writes the built-in roles.
