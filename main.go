@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,6 +23,12 @@ import (
 	"credprops/server"
 	"credprops/store"
 )
+
+// openAPI is the contract, openapi.yaml, as written. The server serves it
+// unchanged at /openapi.yaml.
+//
+//go:embed openapi.yaml
+var openAPI []byte
 
 // shutdownTimeout bounds how long a stopping server waits for in-flight
 // requests before it closes their connections.
@@ -229,7 +236,7 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 
-	handler, err := server.New(server.Config{Store: st, Verifier: verifier, Logger: log})
+	handler, err := server.New(server.Config{Store: st, Verifier: verifier, Logger: log, OpenAPI: openAPI})
 	if err != nil {
 		return err
 	}

@@ -3,11 +3,14 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,34 +20,12 @@ import (
 // database, reads and updates properties over HTTP, and stops the server
 // with SIGTERM.
 func TestServeEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "credprops")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	p := startServe(t)
 
-	cmd := exec.Command(bin, "serve", "--db", filepath.Join(dir, "e2e.db"),
-		"--listen", "127.0.0.1:0", "--log-format", "json")
-	cmd.Env = []string{"PATH=/usr/bin:/bin"}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill() })
-
-	logs := readLogs(t, stderr)
-	addr := waitFor(t, logs, "listening")["addr"].(string)
-	demo := waitFor(t, logs, "demo data: try it")
+	demo := waitFor(t, p.logs, "demo data: try it")
 	token, url := demo["token"].(string), demo["url"].(string)
-	if !strings.HasPrefix(url, "http://"+addr+"/") {
-		t.Fatalf("demo url = %q, want one on %s", url, addr)
+	if !strings.HasPrefix(url, "http://"+p.addr+"/") {
+		t.Fatalf("demo url = %q, want one on %s", url, p.addr)
 	}
 
 	status, body := call(t, http.MethodGet, url, token, "")
@@ -60,13 +41,11 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("GET without token status = %d, want 401; body: %s", status, body)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	select {
-	case err := <-done:
+	case err := <-p.exited:
 		if err != nil {
 			t.Fatalf("credprops exited with %v, want 0", err)
 		}
@@ -75,11 +54,90 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 }
 
-// readLogs decodes JSON log lines from r onto a channel.
-func readLogs(t *testing.T, r io.Reader) <-chan map[string]any {
+// binaryDir holds the credprops binary that credpropsBinary builds once for
+// all tests; TestMain removes it.
+var (
+	binaryDir  string
+	buildOnce  sync.Once
+	buildError error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binaryDir != "" {
+		os.RemoveAll(binaryDir)
+	}
+	os.Exit(code)
+}
+
+// credpropsBinary returns the path of the credprops binary, building it on
+// the first call. It skips the test in short mode.
+func credpropsBinary(t *testing.T) string {
 	t.Helper()
-	logs := make(chan map[string]any, 100)
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	buildOnce.Do(func() {
+		binaryDir, buildError = os.MkdirTemp("", "credprops-test-")
+		if buildError != nil {
+			return
+		}
+		out, err := exec.Command("go", "build", "-o", filepath.Join(binaryDir, "credprops"), ".").CombinedOutput()
+		if err != nil {
+			buildError = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildError != nil {
+		t.Fatal(buildError)
+	}
+	return filepath.Join(binaryDir, "credprops")
+}
+
+// serveProcess is a running credprops serve.
+type serveProcess struct {
+	cmd    *exec.Cmd
+	addr   string
+	db     string
+	logs   <-chan map[string]any
+	exited <-chan error
+}
+
+// startServe runs credprops serve with args on a fresh database, with JSON
+// logs, on a free port of 127.0.0.1, and waits until it listens. The
+// process gets no CREDPROPS_ variables from the test's environment, and is
+// killed when the test ends.
+func startServe(t *testing.T, args ...string) *serveProcess {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "serve.db")
+	args = append([]string{"serve", "--db", db, "--listen", "127.0.0.1:0", "--log-format", "json"}, args...)
+	cmd := exec.Command(credpropsBinary(t), args...)
+	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+
+	exited := make(chan error, 1)
+	logs := readLogs(t, stderr, func() { exited <- cmd.Wait() })
+	p := &serveProcess{cmd: cmd, db: db, logs: logs, exited: exited}
+	p.addr = waitFor(t, logs, "listening")["addr"].(string)
+	return p
+}
+
+// readLogs decodes JSON log lines from r onto a channel, which it closes at
+// the end of r, and then calls atEOF. Exec's Wait must not run before that,
+// because it closes r.
+func readLogs(t *testing.T, r io.Reader, atEOF func()) <-chan map[string]any {
+	t.Helper()
+	// The buffer holds every line of a test's server, so that an unread
+	// channel never blocks the server's logging.
+	logs := make(chan map[string]any, 10000)
 	go func() {
+		defer atEOF()
 		defer close(logs)
 		scanner := bufio.NewScanner(r)
 		for scanner.Scan() {
@@ -112,9 +170,19 @@ func waitFor(t *testing.T, logs <-chan map[string]any, msg string) map[string]an
 
 func call(t *testing.T, method, url, token, body string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	status, data, err := send(method, url, token, body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return status, data
+}
+
+// send is call for goroutines other than the test's, which must not call
+// t.Fatal.
+func send(method, url, token, body string) (int, string, error) {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return 0, "", err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
@@ -124,12 +192,9 @@ func call(t *testing.T, method, url, token, body string) (int, string) {
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", err
 	}
 	defer res.Body.Close()
 	data, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.StatusCode, string(data)
+	return res.StatusCode, string(data), err
 }

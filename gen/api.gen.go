@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -518,6 +519,45 @@ func (e ErrorCode) Valid() bool {
 	}
 }
 
+// Defines values for HealthDatabase.
+const (
+	HealthDatabaseFailed  HealthDatabase = "failed"
+	HealthDatabaseOk      HealthDatabase = "ok"
+	HealthDatabaseTimeout HealthDatabase = "timeout"
+)
+
+// Valid indicates whether the value is a known member of the HealthDatabase enum.
+func (e HealthDatabase) Valid() bool {
+	switch e {
+	case HealthDatabaseFailed:
+		return true
+	case HealthDatabaseOk:
+		return true
+	case HealthDatabaseTimeout:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for HealthStatus.
+const (
+	HealthStatusOk          HealthStatus = "ok"
+	HealthStatusUnavailable HealthStatus = "unavailable"
+)
+
+// Valid indicates whether the value is a known member of the HealthStatus enum.
+func (e HealthStatus) Valid() bool {
+	switch e {
+	case HealthStatusOk:
+		return true
+	case HealthStatusUnavailable:
+		return true
+	default:
+		return false
+	}
+}
+
 // CredentialExtIdIdentifierDTO defines model for CredentialExtIdIdentifierDTO.
 type CredentialExtIdIdentifierDTO struct {
 	// ClientExtId The external identifier of the client.
@@ -578,6 +618,25 @@ type FidoUafIdentifier struct {
 	// UserExtId The external identifier of the user.
 	UserExtId *string `json:"userExtId,omitempty"`
 }
+
+// Health The result of a health or readiness check.
+type Health struct {
+	// Database The readiness check's result for the database: `ok` when `SELECT 1`
+	// answered within one second, `timeout` when it did not answer in
+	// time, `failed` when the query failed.
+	Database *HealthDatabase `json:"database,omitempty"`
+
+	// Status `ok` when every check passed, else `unavailable`.
+	Status HealthStatus `json:"status"`
+}
+
+// HealthDatabase The readiness check's result for the database: `ok` when `SELECT 1`
+// answered within one second, `timeout` when it did not answer in
+// time, `failed` when the query failed.
+type HealthDatabase string
+
+// HealthStatus `ok` when every check passed, else `unavailable`.
+type HealthStatus string
 
 // PolicyElement defines model for PolicyElement.
 type PolicyElement struct {
@@ -748,17 +807,38 @@ func (t *ErrorMessageDTO_Identifier) UnmarshalJSON(b []byte) error {
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// GetHealth Check that the process serves
+	// (GET /healthz)
+	GetHealth(ctx echo.Context) error
 	// GetGenericCredentialProperties Get generic credential properties
 	// (GET /nevisidm/api/core/v1/{clientExtId}/users/{userExtId}/generic-credentials/{extId}/properties)
 	GetGenericCredentialProperties(ctx echo.Context, clientExtId ClientExtId, userExtId UserExtId, extId ExtId) error
 	// UpdateGenericCredentialProperties Update generic credential properties
 	// (PATCH /nevisidm/api/core/v1/{clientExtId}/users/{userExtId}/generic-credentials/{extId}/properties)
 	UpdateGenericCredentialProperties(ctx echo.Context, clientExtId ClientExtId, userExtId UserExtId, extId ExtId) error
+	// GetOpenAPIJSON Get this document as JSON
+	// (GET /openapi.json)
+	GetOpenAPIJSON(ctx echo.Context) error
+	// GetOpenAPIYAML Get this document as YAML
+	// (GET /openapi.yaml)
+	GetOpenAPIYAML(ctx echo.Context) error
+	// GetReadiness Check that the database answers
+	// (GET /readyz)
+	GetReadiness(ctx echo.Context) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// GetHealth converts echo context to params.
+func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetHealth(ctx)
+	return err
 }
 
 // GetGenericCredentialProperties converts echo context to params.
@@ -825,6 +905,33 @@ func (w *ServerInterfaceWrapper) UpdateGenericCredentialProperties(ctx echo.Cont
 	return err
 }
 
+// GetOpenAPIJSON converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOpenAPIJSON(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOpenAPIJSON(ctx)
+	return err
+}
+
+// GetOpenAPIYAML converts echo context to params.
+func (w *ServerInterfaceWrapper) GetOpenAPIYAML(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetOpenAPIYAML(ctx)
+	return err
+}
+
+// GetReadiness converts echo context to params.
+func (w *ServerInterfaceWrapper) GetReadiness(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetReadiness(ctx)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -872,6 +979,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 		Handler: si,
 	}
 
+	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
+	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
+	router.GET(options.BaseURL+"/openapi.yaml", wrapper.GetOpenAPIYAML, options.OperationMiddlewares["getOpenAPIYAML"]...)
+	router.GET(options.BaseURL+"/openapi.json", wrapper.GetOpenAPIJSON, options.OperationMiddlewares["getOpenAPIJSON"]...)
 	router.GET(options.BaseURL+"/nevisidm/api/core/v1/:clientExtId/users/:userExtId/generic-credentials/:extId/properties", wrapper.GetGenericCredentialProperties, options.OperationMiddlewares["getGenericCredentialProperties"]...)
 	router.PATCH(options.BaseURL+"/nevisidm/api/core/v1/:clientExtId/users/:userExtId/generic-credentials/:extId/properties", wrapper.UpdateGenericCredentialProperties, options.OperationMiddlewares["updateGenericCredentialProperties"]...)
 
@@ -901,6 +1012,41 @@ type UnauthorizedJSONResponse struct {
 type UnprocessableEntityJSONResponse ErrorDTO
 
 type UnsupportedMediaTypeJSONResponse ErrorDTO
+
+type GetHealthRequestObject struct {
+}
+
+type GetHealthResponseObject interface {
+	VisitGetHealthResponse(w http.ResponseWriter) error
+}
+
+type GetHealth200JSONResponse Health
+
+func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth405JSONResponse struct{ MethodNotAllowedJSONResponse }
+
+func (response GetHealth405JSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type GetGenericCredentialPropertiesRequestObject struct {
 	ClientExtId ClientExtId `json:"clientExtId"`
@@ -1175,14 +1321,151 @@ func (response UpdateGenericCredentialProperties500JSONResponse) VisitUpdateGene
 	return err
 }
 
+type GetOpenAPIJSONRequestObject struct {
+}
+
+type GetOpenAPIJSONResponseObject interface {
+	VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error
+}
+
+type GetOpenAPIJSON200JSONResponse map[string]interface{}
+
+func (response GetOpenAPIJSON200JSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIJSON405JSONResponse struct{ MethodNotAllowedJSONResponse }
+
+func (response GetOpenAPIJSON405JSONResponse) VisitGetOpenAPIJSONResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetOpenAPIYAMLRequestObject struct {
+}
+
+type GetOpenAPIYAMLResponseObject interface {
+	VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error
+}
+
+type GetOpenAPIYAML200ApplicationyamlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetOpenAPIYAML200ApplicationyamlResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/yaml")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetOpenAPIYAML405JSONResponse struct{ MethodNotAllowedJSONResponse }
+
+func (response GetOpenAPIYAML405JSONResponse) VisitGetOpenAPIYAMLResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadinessRequestObject struct {
+}
+
+type GetReadinessResponseObject interface {
+	VisitGetReadinessResponse(w http.ResponseWriter) error
+}
+
+type GetReadiness200JSONResponse Health
+
+func (response GetReadiness200JSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadiness405JSONResponse struct{ MethodNotAllowedJSONResponse }
+
+func (response GetReadiness405JSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(405)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadiness503JSONResponse Health
+
+func (response GetReadiness503JSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// GetHealth Check that the process serves
+	// (GET /healthz)
+	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
 	// GetGenericCredentialProperties Get generic credential properties
 	// (GET /nevisidm/api/core/v1/{clientExtId}/users/{userExtId}/generic-credentials/{extId}/properties)
 	GetGenericCredentialProperties(ctx context.Context, request GetGenericCredentialPropertiesRequestObject) (GetGenericCredentialPropertiesResponseObject, error)
 	// UpdateGenericCredentialProperties Update generic credential properties
 	// (PATCH /nevisidm/api/core/v1/{clientExtId}/users/{userExtId}/generic-credentials/{extId}/properties)
 	UpdateGenericCredentialProperties(ctx context.Context, request UpdateGenericCredentialPropertiesRequestObject) (UpdateGenericCredentialPropertiesResponseObject, error)
+	// GetOpenAPIJSON Get this document as JSON
+	// (GET /openapi.json)
+	GetOpenAPIJSON(ctx context.Context, request GetOpenAPIJSONRequestObject) (GetOpenAPIJSONResponseObject, error)
+	// GetOpenAPIYAML Get this document as YAML
+	// (GET /openapi.yaml)
+	GetOpenAPIYAML(ctx context.Context, request GetOpenAPIYAMLRequestObject) (GetOpenAPIYAMLResponseObject, error)
+	// GetReadiness Check that the database answers
+	// (GET /readyz)
+	GetReadiness(ctx context.Context, request GetReadinessRequestObject) (GetReadinessResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -1195,6 +1478,29 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// GetHealth operation middleware
+func (sh *strictHandler) GetHealth(ctx echo.Context) error {
+	var request GetHealthRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetHealth(ctx.Request().Context(), request.(GetHealthRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetHealth")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetHealthResponseObject); ok {
+		return validResponse.VisitGetHealthResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // GetGenericCredentialProperties operation middleware
@@ -1274,105 +1580,187 @@ func (sh *strictHandler) UpdateGenericCredentialProperties(ctx echo.Context, cli
 	return nil
 }
 
+// GetOpenAPIJSON operation middleware
+func (sh *strictHandler) GetOpenAPIJSON(ctx echo.Context) error {
+	var request GetOpenAPIJSONRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOpenAPIJSON(ctx.Request().Context(), request.(GetOpenAPIJSONRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOpenAPIJSON")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOpenAPIJSONResponseObject); ok {
+		return validResponse.VisitGetOpenAPIJSONResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetOpenAPIYAML operation middleware
+func (sh *strictHandler) GetOpenAPIYAML(ctx echo.Context) error {
+	var request GetOpenAPIYAMLRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetOpenAPIYAML(ctx.Request().Context(), request.(GetOpenAPIYAMLRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetOpenAPIYAML")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetOpenAPIYAMLResponseObject); ok {
+		return validResponse.VisitGetOpenAPIYAMLResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetReadiness operation middleware
+func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
+	var request GetReadinessRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetReadiness(ctx.Request().Context(), request.(GetReadinessRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetReadiness")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetReadinessResponseObject); ok {
+		return validResponse.VisitGetReadinessResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Dxrc9s4kn8FxbsqTaoY+RFn9s73SeNH1tnY1tpyUlfjqTVEtiSsQYADgLK1Kf/3KzRAEnzo4Ymn7j7c",
-	"l5mYaDQajX6joe9RIrNcChBGR8ffI3imWc4B/z1SyYItIT1RkIIwjHL7VRdZRtUqOq7GSVIDxNGS8gIQ",
-	"lVJS6ej4V7tGCtGx/zLMZMpmqx7scZSB1nRuYT+BAMWSADd5YmZBzAIIPJsLt+r7g8MPhGlCS1KoSElC",
-	"hZCGTIHgSgzSYfTy28tLHJ1wBsJcSXMuC5E2d+PGiJ05w9FdtiLkDSRSpQ3SPaZUghYDQ+CZaeOId4QP",
-	"EgSwtA9Kwqpd9hPXw403IPQVPLabwSXdbgqRgkK4QoPC/1gwv5tTaqiSMhuDypjWTIpTEAxaeyqhSF6B",
-	"kdTB7bKjRGZTJiAt0ZyWU+v9jduIj8koSUDrEymMknxYs/0rgydP/dlzzhSkE/kIokmxHyEGh3Yhkokl",
-	"5Sz9/G0y8XNq6iYLIFOgyjLSDpIF1QTcEkPyCQyhRMCTGywl+EIYUILyM4u/SV05RHDtncibUVOiCikb",
-	"CcIayIhMkkIhXTeQS2WIgt8L0IZcnJIPs/+kh8lf4GB6ZFmDUiFzUNRIVZONfBhTRTMw0KJ8TM2C5OUY",
-	"MVISLsX8NRyuMYcb8cuSvLnAAIV7cIyk4hIkKzRajAO7g8OPH0myoIomBpRGWsqNXFI+kyqD9LOWLemo",
-	"hsjn2+urnYj/p5ZirKQVSSbm3YOwIlJyeirTlTV1Vgndruwyx8QzoCaYDF4GhEv5yMSczKQiU5gzIexf",
-	"ckbk9J+QGPIIK6KNYmI+JLcgUkIRXTlsFtSQjOaa5MqepVkRQTPQljtumiZSEVFwXnEGzEKmV9KMOJdP",
-	"bWV3o0g89eO7MKgQusitwEF6jSLFZFOJPN7Tsy9nk7OSPX4FIgUxC6aJAi0LlcCQeNpIhtP0Mfl0NonJ",
-	"eDQ5+Wu1D4aH0aP+V7Khr29iAEaFWUjF/oU7Iwug1q4yTTJHhT+cBtQx+cVRcV/s739IPn+b4D+g3MCY",
-	"rrik6UTKL1TNobmHX6wUcfvdmm8qyAG5ZL+8ZivW3m4V0nAFq2ScZcxY8TvYP/qPj3/5mUxXBrTf3Qye",
-	"QFlx0gt70qqUOQa62tNGTzL+Qw6ECV3MZiyxvviGzRdGnxci6UhYjxM5oZyDqn3igi4Bt2nZgB5CWXxk",
-	"sMnbDKwu5aCszXBiSt3ifsde7xyKc6mmLE3bElkCEYpQNt4Bq/JTlmokKFlQMYed2EGNUe3FtvDBBXLW",
-	"sNSGVM5qkzGALOdyBfAPlg7ayvmTo/kScdjBm7PR6T+ur77897thiwenEvSVNGc29FjDgEaw9UPifCXr",
-	"DSA2XQdF1gaSAU1TZk+Kcrv8wQCNrB3WicyhTfydYL8XIEDrr0xyajrCWy5WVIBkWULuspF8/UKN8yvX",
-	"qeHIT8WtJdlyf0CnWvLCwOAdSaTQRlEmTE0Kma78CQ9s3Ip77j/oNgO+2lk3MIfnS6YzapLFGgY49MpC",
-	"WvvnQF/DgaFzTYihsfeAvD7irKm08cYmsl4VlLQIyugzb2lTk6I4yiVnycodHJPCIaWJKSj/6paLDg6j",
-	"OEqkmLH5LaKNjiOH/5I+f0H8KdM5p6srmrXXiCM0wR7Xwb7jwl3tXi8hZXSyyvv8hVVbbVMaqnePbYo+",
-	"3I00SQpjkZpVDmRg4Nns5ZwyUVmKar73E1bF0MFQTWiec5Ygr/ZsFFUK3Z0G1Z9C2ZG3SJpGLuUJ87ky",
-	"/Rm0cj4piEv1HDRaj1OY0YIbTy6ex7qYCQedzcykN7Kl9UTi9Q8ZOod+kFuJE0XWMdBNDTcM1KAOoNz6",
-	"x2QueRoTzfgSqmD/m5JifrugbVn6WkWt1kvY3TxZSKIR9Ee2Usb5jTCEGjLYCw3TcSvWpz6UbUayL3FU",
-	"ZQpYBnFHeGaP2v6Zgk4Uy9FV25TQ50kXp+WmHPwwiiNmIWzuEcWRcDoZIoujMl6Ijo0qII50soCM2lUy",
-	"VOm5WUTHhx8/xlHGRPn3QRwZ1FOv/ZElGXYmb95J+teQCm9OpNWT3floodeQViN6O/JeLCqdS6Fd9esX",
-	"mt44cUIhcMbK/rNtetplM9aT6/67gll0HP3bXl1t2yvn7HWS45c4ytp55kYMzaz0JY6eGiq4cW6grZYH",
-	"Nfv6ZrlRvYep6unk2vGteZRhPmAzmZK249qAe0tjTUGMZY+WMSBS3QsFOVCjCW3moLFVV9pO6ZkuE+Hh",
-	"PXKgETG/4vTSDbWrjXxcW/SyBuW1yHqRrM8INuNaM+/tTjtx+RCnyaM9rmYWFOPhGpsQmtIdMk1kYTRL",
-	"MW26Fw7BQJOS++Uhe9IHekuG4w+9LIHdglqCqmpkr1LeVn1ti+aG0G/D0JEghYDnHBIbdc8o44WCIXF8",
-	"LjQG61zO55DWeUlQjaMiJUzfCwFLUC5q8zU575ccp/qqNa9gU9YzfbOFak94S1vjqjt1Pu4DxwZrHMVD",
-	"u/cwPnzFnpPO5cHGHbfuGl7iKOkt8m9G0p3i/ejOKBoR8RvqPG4vru8AsNhGTTXgc+LgbgH9OjUIfi+a",
-	"NwoIL2R9mD71pu4UrbX3kttT3nrFIebd2ZuNZwv+7V1kX8kMi3Ioq3eC+trfq3UUWvcYG/fZuPSw8Uer",
-	"CrpZuUPgt+NQ43KkronGdUgRl/clMZnSlK+IZnNh/7LxgytYC+kCyXubH7v6KnLn27dv70eFWVjZTKiB",
-	"bkhqSaA1BJOCIOUQkwdXgX2w4Wm9105EieeXu/o+nXI4E4aZ1SuPkfbewm48j56r1SB+aFfTdgoeGpMC",
-	"ZP3VrZ1Q9kwNEPdXjXZC3DO1jTio+OyOspz04lPVV7i/dp7/hna4tq/BPTiaUylsIE0yqaAOoV3iTqYK",
-	"6OO9MAtgiqQwYwJLmgNNVMFBD0lV/nKpN0lkBogxrwv0q/heaKzQkOmqGaV7Y72uwPQK+S/WoNjs9Pom",
-	"/Xm2OyyQPbQ39DAMVsYt1XqJSewF/jFjgEtaJ1Xdf2ytP0zcVb3LnVmFqFuLaBmntRWDbQgbVYMO0g0Z",
-	"/hbEZbbfrRr4L+5m0i6Cp3OChaHeRfDGOrGJgl+muqLAUqOcORC7Gogii45/7b0Pr+qYj0I+iRugGm+G",
-	"qlJUIoVm2oqxr0f5kbRw5w9Yho37a1dtWFeY7X4/yyjjPd8v5ZRxCKlMgYOB9BRyECmIhGF5sFvJbJJz",
-	"gvXk+rP3sTcwAwUigSa5CpGcupWCSXiHcwM0lYKvmlOMlJdUrG7BmqYb0AU3AV05aM0ypg1LvsjkkYn5",
-	"uUt4ApBmZTzgBZLh66nOtXYmg2XfyYIKATzkxm1m8hMpBCRNnPb7lTSOK4UKN7nxmmVL3X/zPUV7FL8z",
-	"sQyGntJxwIZwycQaihnKxDqQWtnWQeRU6yepUnTvwfFkhopzqTJqunPqsbODn4+64way/NYoKebjNdg1",
-	"nUHvd0gKxTqfDUsewbS/PoKagpK6A+3k7noyPqEqDQYKxSeIyUetdzdfxgpm7LmXp220S6oT2f44vvtb",
-	"+9PdzZdJL70ZKu4tmwtqCgX9ezerv1v/wqTo7Muq4BLUytq/rZMv6fMN0GQRnsvvaDqx9QsVyupMOC6p",
-	"WdxCosBc6NsFbeiAkJY1SeObdWbWvd4JZtbJVwnjcuK1ohwmu6PEsGVoEVkGQjMprqS59DeDFVUTyHKL",
-	"LJDodDZWTJg+i+Jt3CUVKTVSrcacJrCQPAUVWhe0KyeSc2cknNULBMxG9HZTl/VVZUlQwbmvHf8i01WI",
-	"VINilPtOjuaMsIVpfXNTx5v0uhi4Vva/E9bvgQALV0vKO4Ntv+LE9QQ7Kn+BHstvh70mBTqmQX2RcyYu",
-	"0quC856BttRhSYNm0AU/Z0qb/qFbeO5+PJGFMGrVHUBX2v3sdtz9Pl5IAc7A9eBpD2Sa6VS0vwahYHcH",
-	"tbifs1Te0Vl5BjYt/QrKCnsb4do542LKWfI3WI34XCpmFtkOk/4Gq4t05yVGlO0ADFluVqM8v0g3QQlp",
-	"nB8NOajzOhLuiJQnwkp0V3gLwYy/RcFLRmZWY1BMWs2xacZawHMls0q7tgHfCcP4ztAVDScLxtMdSdgC",
-	"26SgBSykM6/n/n67J1B1ACOt2VxkDeqF9IHUHS7pAENXnfGRMYpNC9NRio2NVOXpWk+kwaB29k89ZwI+",
-	"KcoEpA5LGAMaJz9jxZaMwxzOdELbAaHVtk43cMDJdWNwIzmsG1zbZlyOI6fWjaowjj7Bq4o2SH/fVZmQ",
-	"MA56pQ1kF9chVpvaMjEvoxzvbHQ7JC8LQXc69B0b+u9LmtxYPdQmuolirOSs4TUoStgpw6pXakWqPean",
-	"cNC6OZzXA+eczkvPcwumvXp5AVz6VplYb2zDA+z6t0sHq6bpRZpN5CiQkV47/YVlzOgSxNJmo6iz5wQg",
-	"bRwbbuO2mFrJGum2NVgwbUOLoZCqlXhx5xd9ACZV2xPa3Rc5lzR1wWYYUScLe5JDKaDD8iqsLS1lW0vL",
-	"GL+UQppyJqC7sTxZJVLMGrFHKzstQXwghSDrRx2lLujrgSq4YTlvhIabiWmm1dYjX2RWH0LOld6iExeC",
-	"9R25YhqVXpciGoTHBajVLaglS6A7qtcN+AXvFAttTm8H1Mbe7819z93RWkUt9ok8UdDY7wbQdkCbNMa/",
-	"MbOQhRnXpaj2Xp0buUgzJTlM5Jn9XwcoaHxuKO9YSYM3nOcMeHqxDljmZkt5oFEFsOpqt+nEqAMrzQLU",
-	"JxBpmQm3z9Epp4stTcDH4T/ldAjPkBT2IIazNmK/2duVMPQ5dHplhlG67E5YM8Pt6ytpLkQKz01DUA6d",
-	"MgWJ4asOCGDV45IKOsdLvuscWmKCjmVW8L9bsW5J+V+ptuFUel2YVsVkbZ0Av1/UEUWyin7rKQNW9dPe",
-	"Ah1WTeWMgM1jfbmubL0ZRnGr/Fk2g7UxjQjHHjtfzSO+G0wTBzYta344+pN+5+4eq4csURwxA5neqRR8",
-	"6XBjRbjaLlWKrvBmoVWh2oLRMfeMg43A6lkvfU2g6zftYH17rgX2t6+00JDWG995n+Pm2r1bfQm7rcqi",
-	"aSAArRJtwLVuUduXb7eyHuu8L3FUF7Hw0kCsrmfYILgJwcY6+0u8ebJPVepJ2KfbleZuKdtpJVHgGqd9",
-	"+wVyKyZS8BXBM2LiXiSgDGWirFlTDdo92Sn4o38PoP1VStXt2JWJRZFR8V4BTa01KzWB5EouWWr1AK+A",
-	"UjCUcU3oVBamKSHdont4znhWNQF9591lVufEKWXp1ktWqQg1BrRx961d3p5fnF6Tu9H5touIP+nS5NFm",
-	"zP0IH2HVg6u5NwVzazYVpBb8f+8GpWGC+pQzbDL/3iWy0WfeM87ETE5o/9ywD70aZsLA3Hc+OjHrn751",
-	"Mw0r3GUfhzlNVgTf3MgZocR6Yw4da9p1Q64Xf9miOxA4a3i3WbTJQsknTEza14o9GKE+np3dCTJYJpSz",
-	"f9mgs7IYHeTZhjFtaPI4UTTB4Z28x201JSCk7SdtJMoZpF/XMtFCKNDa3ajvtHKDpR13tUZYGm6ua6nC",
-	"Zxe9BgsByochLbfbJ0pdaWlpWM+9vr+C8o0nvlF9Fi7hBcRR8ETrtzq9S7Z0truiB3DPFH5kpaaG9ygh",
-	"PgZ03MPWA3SGr10vMBkdwequGZyVxVfO8L8X8JrD65Wqpvw03ofV37tH0iBz3Hxpm9E8r6IHpog2UlUP",
-	"LwK6+qi4y1Pf0rSOFlFwjlrju+b/KG0CnkqSyIg8WLQPRCqCZeBSbF2OprHdpLEP15WV0eeQuMOPP/ds",
-	"rmtheholqNZfJE3dVUK/mbYwa0dnjMPaQc4EXBXZ1AU3fY4LW1zXTc9kWmzA7oZ92b8XQlDDluAaaQOA",
-	"qZQcqOgXzNo6drj1f9RNdHdhl/IXm7fYf4fLuObAUWEW9V++5HUcff42iTp91eTzt4lvEHSd03+9Pfz4",
-	"M5mu3NtNbBkfaKLx7hMbqBDqBqGkuhdnJTzFYK+eRZiu7LVHPiQP8Jw/EHx97tvhqUjvxYMupvjZVI3z",
-	"A+06aLEjx6mEazS0p4sbq7V9YUzuupJsjNW1df4nPd4HbWH1sZdWXcCS6YvTS5LYvODm7HZCRuOLmCyd",
-	"9JGD4b0YlV39Nq3QaCcLtCqO8kdYvXc2tYme4lYGunxmdC+CQJ2c0WRR94nJKaw0YUYHDWjHJKPPLCsy",
-	"wvGpTmxj5oJTdS/gGWMDJkXcegYXh29nLaXBYwGbPt2LMyw1lG1bCVXK0vuw07v6hyE5CyoVvufrXlBB",
-	"HspCx8OQnCwgedREFcI5M6aJVCmoGCmyPJsxpU3Z0Y8oFJhCCUiP242mPx3tH7yLK4Ldo5ifjvb3Y3J0",
-	"8MH+5+O7mMz8Ncu9wJcW+JMMGvjsPU0zhkg+vIurNxXl32WDNsoc+r/qhO7FT0f7RxamFh+bi9m1Dw/f",
-	"xSQH9T5vPTr3aMOhe1cPK/dyeBhj6yAIo1bYQGiZYD1D1UhI1vQRvnP6YJjh+HxOQWrH8eVjaSujg+H+",
-	"cN+aEpmDoDmLjqMPw/3hBxvEU7NAe7GHQs/SbI/mbM8K/t7yYO97kCe+7FmO6L3vVQr2sjfvqJPe+w5u",
-	"rGlO52C62niD5+s0ptpWRvP1b/HqNx1ztgRhpb56GBeTKXAp5ljZkjWQ77+fBV+qtx5fXbtn/Srfyv3T",
-	"Qmog7ff31+fnhCqbI80MkYUhheCgvdf2xmBBdesndKrXReXtoBu+XoJSLAXUvpvGgyC9+Vd44nvRvwIO",
-	"rlkdt7lxtu+8rQHLBwq3wGcj1BclOZRv+YM3SfJJBAeknUDKsipvE/XoExhveOu9NCrnjZeFh/v7r321",
-	"0BC1+kXtrYul8nCp+hVt8Pz7ODo4/IB6ZKOXaC556rzIbv2wwV62tiEPdPP3O+LoyO23b4GKL3vBc0uc",
-	"crB9SuNtBE76sH1S8P7NzjjaPiN8eXO0/3H7hO5bpzj6uAsP+p6v4SEFvwNm+oxGQwAMnevo+Neox3ZF",
-	"v7VeN68poNYge2EhbV3JNACvy1c7ALsWZPz5g7LBvylZd0HE4QxbN5jpYYd1ahzo0s28F3jvo0kh3GPB",
-	"dEOqUmalmLCQOl9Bj1bAf7khC0kFoVNs+vZz/HumBf5sz4hz/zRRo1GlLt+8F0ygKzSKCu0KvP7pk7Ah",
-	"wZCMhCfI/xJTicRjdkGkCvwK3mcI/LUmnE27v8rX94t4P26X62HnQ9ba5o1G/fWGeyMqd/+50U24e8/N",
-	"aMod/VEfQUbdt6uONDKXS7Bnp8FYOboX1AvQ0wIUlILgxc4FjzZEbnjrEgcKByKRKpDMRo4dez9Omm58",
-	"LbvX+vGO13Pauc3x1W2Qr/N5GsxI+F7zltcD416iVIGoSL3KEuqUfTc/aE3AH/KCvr7y0rwpMaqAlz/N",
-	"19erEzoz5a8vOkI27vbP8/NPC6sNjcC2Tdr/BwA+ADg62IG2zmtTO+/jLozoe+4UR0eHh7tM7j5RfLuI",
-	"xanKDwYtYQ0Ig5aw+vPrbzaC8Ai+9xcufbzQpQIrqf5XRfrWfvnt5X8CAAD//w==",
+	"7Hx7byM3kvhXIfT7AZoBOvJjZrJ33r8UPxJnxzNeW57BIgrWVHdJ4rqb7CXZtpXA3/1QRXY3+yXLGQd3",
+	"B9w/yVgsFovFerPYv49ileVKgrRmdPT7CB55lqdA/57qeC3uITnWkIC0gqf4qymyjOvN6KgaZ3ENEI3u",
+	"eVoAodJaaTM6+gXXSGB05H+ZZCoRy00P9miUgTF8hbA/ggQt4gA3exB2zewaGDzac7fqdweH75gwjJek",
+	"cJmwmEupLFsAo5UEJJPR069PT9HoOBUg7Sdlz1Qhk+Zu3BjDmUsa3WUrUl1BrHTSIN1jShQYObYMHoWx",
+	"jnhH+DgmAKR9XBJW7bKfuB5uvAKhL+AxboaWdLspZAKa4AoDmv6DYH43J9xyrVR2CToTxgglT0AKaO2p",
+	"hGJ5BcYSB7fLjmKVLYSEpERzUk6t93fZRnzEpnEMxhwrabVKJzXbvwh48NSfPuZCQzJTdyCbFPsRZmlo",
+	"FyKFvOepSH7+Opv5OTV1szWwBXCNjMRBtuaGgVtiwn4EyziT8OAGSwk+lxa05Okp4m9SVw4xWnsn8pbc",
+	"lqhCyqaSiQYypuK40ETXFeRKW6bh3wUYy85P2Lvlf/LD+C9wsHiPrCGpUDlobpWuySY+XHLNM7DQovyS",
+	"2zXLyzFmlWKpkquXcLjGHG7EL8vy5gJjEu7xEZFKS7CsMGQxDnAHhx8+sHjNNY8taEO0lBu54OlS6QyS",
+	"n41qSUc1xH6+/vxpJ+L/ZZS81ApFUshV9yBQREpOL1SyQVOHSuh2hcscMc+AmmA2fhqzVKk7IVdsqTRb",
+	"wEpIiX+pJVOLf0Fs2R1smLFayNWEXYNMGCd05bBdc8synhuWazxLu2GSZ2CQO26aYUozWaRpxRmwa5V8",
+	"UnaapuqhrexulIjnfnwXBhXSFDkKHCSfSaSEaiqRx3ty+vF0dlqyx6/AlGR2LQzTYFShY5gwTxvLaJo5",
+	"Yj+eziJ2OZ0d/1TtQ9Bh9Kj/J9XQ11cxANPCrpUWv9HO2Bo42lVhWOao8IfTgDpiPzgq5sX+/rv4568z",
+	"+geUG7jkm1TxZKbUR65X0NzDDyhFKf6O5ptLdsAuxA8v2Qra22eFNFwBlSwVmbAofgf77//jw1++Z4uN",
+	"BeN3t4QH0ChOZo0nrUuZE2CqPW31JJd/yIEIaYrlUsToi6/Eam3NWSHjjoT1OJFjnqaga5+45vdA20Q2",
+	"kIfQiI+Nt3mbMepSDhpthhNT7hb3O/Z651CcKb0QSdKWyBKIcYLCeAdQ5RciMURQvOZyBTuxg1ur24s9",
+	"wwcXyKFhqQ2pWtYmYwxZnqoNwD9FMm4r5xtH8wXhwMGr0+nJPz9/+viPt5MWD04UmE/KnmLoMcCARrD1",
+	"TeL8SdUbIGymDorQBrIxTxKBJ8VTXP5gTEYWh02scmgTfyPFvwuQYMwXoVJuO8JbLlZUgOy+hNxlI/nw",
+	"Qo3zK9ep4dib4hpJRu6P+cKotLAwfstiJY3VXEhbk8IWG3/CY4xbac/9B91mwBecdQUreLwQJuM2Xg8w",
+	"wKHXCIn2z4G+hAMT55oIQ2PvAXl9xKGpxHhjG1kvCkpaBGX8MW1pU5OiaJSrVMQbd3BCSYeUx7bg6Re3",
+	"3OjgcBSNYiWXYnVNaEdHI4f/gj9+JPyJMHnKN5941l4jGpEJ9rgO9h0Xbmr3egGJ4LNN3ucvUG0NpjTc",
+	"7B7bFH24G2mSkhaR2k0ObGzh0e7lKReyshTVfO8nUMXIwXDDeJ6nIiZe7WEUVQrdjQHdn0LhyGskTVOX",
+	"8oT5XJn+jFs5n5LMpXoOmqzHCSx5kVpPLp3HUMxEg85mZsob2dJ6EvHmmwydQz/OUeJkkXUMdFPDrQA9",
+	"rgMot/4RW6k0iZgR6T1Uwf5XreTqes3bsvSlilrRS+BuHhCSGQL9lq2UcX4jDOGWjfdCw3TUivW5D2Wb",
+	"kexTNKoyBSqDuCM8xaPGPxMwsRY5uWpMCX2edH5SbsrBT0bRSCAE5h6jaCSdTobIolEZL4yOrC4gGpl4",
+	"DRnHVTJS6ZVdj44OP3yIRpmQ5d8H0ciSnnrtHyHJsDN5q07SP0AqvDqRqCe78xGhB0irEb0eeU+IyuRK",
+	"Glf9+oEnV06cSAicscJ/tk1Pu2wmenLd/69hOToa/b+9utq2V87Z6yTHT9Eoa+eZWzE0s9KnaPTQUMGt",
+	"cwNtRR7U7Oub5UbNHqWqJ7PPjm/NowzzAcxkStqOagPuLQ2agojKHi1jwJSeSw05cGsYb+agEaorb6f0",
+	"wpSJ8GROHGhEzC84vWRL7WorHweLXmhQXoqsF8lwRrAd18C81zvt2OVDKY/v8LiaWVBEh2sxIbSlOxSG",
+	"qcIakVDaNJcOwdiwkvvlIXvSx+aZDMcfelkCuwZ9D7qqkb1IeVv1tWc0N4R+HYZOJSskPOYQY9S95CIt",
+	"NEyY43NhKFhP1WoFSZ2XBNU4LhMmzFxKuAftojZfk/N+yXGqr1rzAjZlPdO3W6j2hNe0Na66U+fjPnBs",
+	"sMZRPMG9h/HhC/Ycdy4Ptu64ddfwFI3i3iL/diTdKd6P7oyiERG/os7T9qL6DoCKbdxWAz4nDu4WyK9z",
+	"S+Bz2bxRIHip6sP0qTd3p4jW3ktuT3nrBYeYd2dvN54t+Nd3kX0lMyrKkazeSO5rfy/WUWjdY2zdZ+PS",
+	"A+OPVhV0u3KHwK/HocblSF0TjeqQIirvSyK24Em6YUasJP6F8YMrWEvlAsk55seuvkrc+fr163fTwq5R",
+	"NmNuoRuSIgm8hhBKMqIcInbrKrC3GJ7We+1ElHR+uavv80UKp9IKu3nhMfLeW9it59FztRrED+1q2k7B",
+	"Q2NSgKy/urUTyp6pAeL+qtFOiHumthEHFZ/dUZaTnnyq+gL3187zX9EO1/Y1uAcnc6okBtIsUxrqENol",
+	"7myhgd/NpV2D0CyBpZBU0hwbposUzIRV5S+XerNYZUAY87pAv4nm0lCFhi02zSjdG+uhAtML5L8YQLHd",
+	"6fVN+vNsd1ggu21v6HYSrExbqvWSkthz+mMpgJZEJ1Xdfzxbf5i5q3qXO4sKUbcW0TJOgxWD5xA2qgYd",
+	"pFsy/GcQl9l+t2rgf3E3k7gInc4xFYZ6F6Eb6xgTBb9MdUVBpUa1dCC4GsgiGx390nsfXtUx76R6kFfA",
+	"Dd0MVaWoWEkjDIqxr0f5kaRw5w9Uho36a1dtWFeY7f5+mnGR9vx+oRYihZDKBFKwkJxADjIBGQsqD3Yr",
+	"mU1yjqmeXP/sfewVLEGDjKFJriYkJ26lYBLd4VwBT5RMN80pVqkLLjfXgKbpCkyR2oCuHIwRmTBWxB9V",
+	"fCfk6swlPAFIszIe8ILI8PVU51o7kwHZd7zmUkIacuM6s/mxkhLiJk78/ZOyjiuFDje59Zrlmbr/9nuK",
+	"9ij9LuR9MPSQXAZsCJeM0VAsSSaGQGplG4LIuTEPSifk3oPjySyXZ0pn3Hbn1GOnB9+/745byPJrq5Vc",
+	"XQ5gN3wJvb9DXGjR+dmK+A5s+9c70AvQynSgndx9nl0ec50EA4VOZ4TJR603Vx8vNSzFYy9P22jvuYlV",
+	"+8fLm7+1f7q5+jjrpTcjxb0WK8ltoaF/73bzd/QvQsnOvlAF70Fv0P49O/mCP14Bj9fhufybTCe1fpFC",
+	"oc6E44rb9TXEGuy5uV7zhg5IhayJG7+hM0P3eiOFHZKvEsblxIOiHCa709iK+9AiigykEUp+UvbC3wxW",
+	"VM0gyxFZINHJ8lILafssirdxF1wm3Cq9uUx5DGuVJqBD60J25VilqTMSzuoFAoYRPW7qor6qLAkq0tTX",
+	"jn9QySZEakALnvpOjuaMsIVpuLmp4016XQx81vjfmej3QECFq3uedgbbfsWJ6zF1VP4APZYfh70mBTpm",
+	"QH9UKyHPk09FmvYMtKWOSho8gy74mdDG9g9dw2P3x2NVSKs33QFypd2f3Y67v1+ulQRn4HrwtAcyI0wi",
+	"278GoWB3B7W4n4lE3fBleQaYln4BjcLeRjg457JYpCL+G2ym6UppYdfZDpP+BpvzZOclplzsAAxZbjfT",
+	"PD9PtkFJZZ0fDTlo8joS7oiUJwIluiu8hRTW36LQJaOwm0vQQqHmYJoxCHimVVZp13PAN9KKdGfoiobj",
+	"tUiTHUl4BrZJQQtYKmdez/z9dk+g6gCmxoiVzBrUS+UDqRta0gGGrjpLp9ZqsShsRym2NlKVp4ueyIAl",
+	"7eyfeiYk/Ki5kJA4LGEMaJ38XGpxL1JYwamJeTsgRG3rdAMHnBwagyuVwtDgYJtxOU6cGhrVYRx9TFcV",
+	"bZD+vqsyIREpmI2xkJ1/DrFiaivkqoxyvLMx7ZC8LATdmNB3bOm/L2lyY/VQm+gmikutlg2vwUnCTgRV",
+	"vRIUqfaYn5KCMc3hvB44S/mq9DzXYNurlxfApW9VMXpjDA+o6x+XDlZNkvMkm6lpICO9dvqjyIQ1JQjS",
+	"hlHU6WMMkDSOjbZxXSxQsqambQ3WwmBoMZFKtxKv1PlFH4Ap3faEuPsiTxVPXLAZRtTxGk9yoiR0WF6F",
+	"taWlbGtpGeOXUsiTVEjobiyPN7GSy0bs0cpOSxAfSBHI8Kij1AV9PVBFakWeNkLD7cQ002r0yOcZ6kPI",
+	"udJbdOJCQN+Ra2FI6U0pokF4XIDeXIO+FzF0R83QgF/wRovQ5vR2QG3t/d7e99wdrVUUsc/UsYbGfreA",
+	"tgPauDH+Vdi1KuxlXYpq79W5kfMk0yqFmTrF/3WAgsbnhvJeamXphvNMQJqcDwGr3D5THmhUAVBdcZtO",
+	"jDqwyq5B/wgyKTPh9jk65XSxpQ34OPmXWkzgEeICD2KybCP2m73eSMsfQ6dXZhily+6ENUvavvmk7LlM",
+	"4LFpCMqhE6EhtummAwJU9bjgkq/oku9zDi0xIceyLNK/o1i3pPwnbjCcSj4XtlUxGawT0O/ndUQRb0a/",
+	"9pQBq/ppb4GOqqZqyQDzWF+uK1tvJqOoVf4sm8HamKYspR47X81jvhvMMAe2KGt+NPrGvHV3j9VDllE0",
+	"EhYys1Mp+MLhpopwtV2uNd/QzUKrQvUMRsfc0xQwAqtnPfU1gQ5v2sH69lwE9revvDCQ1BvfeZ+XzbV7",
+	"t/oUdluVRdNAAFol2oBr3aK2L98+y3qq8z5Fo7qIRZcGcvN5SQ2C2xBsrbM/Rdsn+1SlnkR9ul1p7pay",
+	"nVYyDa5x2rdfELcipmS6YXRGQs5lDNpyIcuaNTdg3JOdIr3z7wGMv0qpuh27MrEuMi6/08ATtGalJrBc",
+	"q3uRoB7QFVAClovUML5QhW1KSLfoHp4znVVNQN95d5nVOXHORfLsJavSjFsLxrr71i5vz85PPrOb6dlz",
+	"FxF/0qXJHWbM/QjvYNODq7k3DSs0mxoSBP/vu0H5CXhq1/0raKrRI1LO1gTHiHKeCHozEK8hvuua6YRb",
+	"vuAGhpA2po9NuUz5dKKcfsRu1d0te1iDZLfXpx9Pj2fs4HYuuTQPxLcHYddC0k2kgVjJJGK3VmSgCuun",
+	"CcsS4Z+a0SzSNISJ2O2Som0PiQuTJ2TuZ9ckUN4JqTtkpkM9ikYOpNfdobgWPda63opzdbR3hoE4tS6k",
+	"BthtIfk9Fykq7u2kvXow2LNwS009FX3q2XA5fcY4fFTwe3eDjXcFPeNCLtWM988N3x1Uw0JaWPlOV2dW",
+	"+qc/PbeZhtftyl0KKx5vGL2xIonG6CuFjvfsyrN7e3HfojswMOhon/Ngs7VWD3R67WvkHoxQH8/O4QMx",
+	"WMU8Fb9hklF5iA7ybMuYsTy+m2ke0/BO0cJ1NSUgpB0XYeaRCki+DDIRITSgOuy8coOlnfBkQFgaYU3X",
+	"M4XPbHodFAGUD4FaYVafKHWlpaVhPX0c/srRNxr5hwnLcAkvII6CB16/zepdsqWz3RU9gHuW8i0rNTW8",
+	"Rwnp8afjHrWaUPDz0vUCk9ERrO6awVkhvnKG/z7ESw6vV6qa8tN4D1j/3j2SBpmXzZfVGc/zKloUmhmr",
+	"dPXQJqCrj4qbPPEtbEO0yCJ1bsS/kvijtEl4KEliU3aLaG8xPqCyfym2Lic31F7U2IdzsBl/DIk7/PB9",
+	"z+a6FqanMYYb81HxxF0d9ZtphBkcXYoUBgdTIeFTkS1cMNvnuKileWh6ppJiC3Y37K95eiEkt+IeXON0",
+	"ALBQKgUu+wWzto4dbv0PdRPdXeBS/iL7mvotaRnXDDotXNjq/vIlzqPRz19no04fPfv568w3hLpO+Z+u",
+	"Dz98zxYb91aXngiMDUaRGlz/MUFdEZTSc3lawnMK7utZTJjKXnvkE3YLj/kto68N+OcPXCZzeWuKBf1s",
+	"q4cSY+M6pqkDy6mEayzF06WN1dq+tjZ3XWgYY3Vtnf+Ey3dBG2B97KVVl3AvzPnJBYsxD7w6vZ6x6eV5",
+	"xO6d9LGDyVxOy1ccGKobspMFWRVH+R1svnM2tYme01bGpnxWNpdBYsZOebyu+wLVAjaGCWuChsMjlvFH",
+	"kRUZS+lpVoQ5UpFyPZfwSLGBUDJqPXuMwrfSSGnwOATT5bk8pXi7bNNzX6u53SM+iCTb47nYQ17s3R/c",
+	"sphrjbu5bX5lYS77P7NwG9GSYfGKClp2DZoeZ3DJbssC2O2EHWPQb5gupMtD1sIwpRPQDg8ydym0seVT",
+	"DydCttASkqN2A/Kb9/sHb6O5LHfmXku9eb+/H7H3B+/wPx/eRmzp79/cCxz6VIeBdPkdTzJBSN4hkvKx",
+	"jf+h6twn4SRHWQvVm/f77xGk/gXTDZjLN+8PD99GLAf9Xd76GoFH2xiiOmm5l8PDiBI5kFZv5jIHTUxA",
+	"F1J1mLKBBtO3dM6z6lszVAIDmeSKnq2/calrVGeekfvIQqLiIqteLkwvz5GZ/pKO5XwF1alkYLWIzVtm",
+	"hA2eK3HLcuoXIkAJgKnmXLqv9JAyW2FTeuupIUGa6ZluaehHB5P9yT7aQZWD5LkYHY3eTfYn7zAD4XZN",
+	"xm4vUTH+4yka7bmN/IY/r8B2LcAVyYphh/v77GEtUvclCt91TkeRW6clZLxMqRVmws6tS0nNXEqFafWK",
+	"klLkOePVUZSpef2+JuN3gGk2QvwVxWUub/eQ0Zvfbn1Gz63jRXU45wlZK+tLD63Hlof7+y9sC1Z3zcfF",
+	"dGXTfJ5fpuUI+7R786+ncKD1t2Rsm5l4ou/3Pwwhr3Y78BLKO7zR0S+/RuFHyahiQEJnO4ujqPGVoWpB",
+	"pQMjeoK954XXy1Cf4dv7PaiRPe2h0pu936vy09PequNazN7v4MaaocVWufR0O83NeD78Drl+z7YS9yDR",
+	"A1SPgiO2gFTJFVX1VQ3k3x4tg1+qd25fXKt7/UUStPIPa2WAtb898vnsjHENLIUl6TorZArGR7DeMa65",
+	"aX0+rHpZWXZGuOHP96C1SIAs1FXjMaTZ/gWyaC77V6DBgdVpm1tne0mrAcvHWdeQLqfkE7RKoSzGBe8x",
+	"1YMMDsgM6LQPQuq9NG4Nv1HRm6IWKLzLK/JwqfoLAsGnL45GB4fvyCxjJD9aqTR5iTkI9vLsE4yxaX67",
+	"CE3C/vMmIXhqTlMOnp/SeBdGk949Pyl4+4sz3j8/I3x1+AetWzT6sAsP+p7u0iEF30C0fUajIQClPeyx",
+	"XaNfW192GLg8qkH2wkuEoeuiALwu3e8A7J5f0KdfysdNTcm6CaJvZ9i6gX0PO9DRp8Dv3cy5pDtvwwrp",
+	"HkonW9L2skJDyTurc/e5pJG/uiGE5JLxBT148XN8ZLCmT5ZN09Q/yzZkVLmrvcylr9tbzaVxl1v+2afE",
+	"qHfCptIT5L9CVyIpgxNKqHTgV+guV9KX6mg2736RtO9roN9ul+th50MGbfNWo/5yw70Vlev92OomXM/H",
+	"djTljv6oj2DT7rt9RxpbqXvAszNgUY7mknsBeqDkyQuCFzuXH2G62PDWJQ4SDkKidCCZjXpT5P04a7rx",
+	"QXYP+vGO13Pa+Zzjq1vAX+bzDNip9O9s2mGuda/wqlxLJl5lGXfKvpsfRBPwh7ygrzU+Na+frC7g6U/z",
+	"9fXqjC9t+eVZR8jW3f55fv5hjdrQCGzbpP1fAOADgPcHO9DWeWmP8z7swoi+p57R6P3h4S6Tu8+zXy9i",
+	"caryjUEL5m++VDApdeaZhAsTmhzk9PK8KnewWMl70L4f5efrz58mfZG8n+Y/8vYHtLnzGr6q6vaqVJvM",
+	"PymNxtCxUf0JvmQ3mEKXTN/wLP2DTIdHHtuUPlhH3z4SkusNXUgtCpH6z8IJu+0o/jG9+Piyoyjp/V90",
+	"FH6Tg0fhakvDh1BIE3SLuE+R1D0lE9askbkeEdcbYnxDyVyGHSXoVD/sv6v7ScrKV9VQwqzIoAyRqIdk",
+	"LpdcYPhTf6mH6uNBWdd9tidi9bd5BhLqq7Jo+e3pM7Gu6U2v6KfAb9a9O67t5E8pnFVlxLKV56+tGxWi",
+	"lOLL1yiqoRF/90Je+RafBrNmrR6hAb5VgxXvwt4duuXynUQd7HV9td21REI2sGDdmDSw4msfW4u6nj6s",
+	"UBvKjqqXVDdbEjJc32yibN4N/vIr5tR+3u/919o+g+76Zbpn998Y7PPGmNc3MTrmkcGoe9xyrRYweOHA",
+	"mvcNc4mTL7XKwK6hMOW9Q0SqUH5I39mVTXnfwILrBk9vwKKnX5/+KwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -322,7 +322,7 @@ func newKeyedServer(t *testing.T, keysFile string) *testServer {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e, err := New(Config{Store: s.store, Verifier: verifier, Logger: log})
+	e, err := New(Config{Store: s.store, Verifier: verifier, Logger: log, OpenAPI: repositoryOpenAPI(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

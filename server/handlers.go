@@ -3,6 +3,8 @@ package server
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"sync/atomic"
 
 	"credprops/access"
 	"credprops/gen"
@@ -12,6 +14,16 @@ import (
 // handlers implements the generated strict server interface.
 type handlers struct {
 	store *store.Store
+	log   *slog.Logger
+
+	// ping runs the readiness check's query. Tests replace it.
+	ping func(context.Context) error
+	// unready records that the last readiness check failed, so that only
+	// changes are logged, not every probe.
+	unready atomic.Bool
+
+	openAPIYAML []byte
+	openAPIJSON []byte
 }
 
 var _ gen.StrictServerInterface = (*handlers)(nil)

@@ -1,13 +1,14 @@
-// Package server serves the credprops API with Echo: middleware for
-// recovery, request IDs, access logs, the body limit and kin-openapi request
-// validation, the handlers of the generated strict server interface, and the
-// one mapping from errors to ErrorDTO bodies.
+// Package server serves the credprops API and its operations endpoints
+// with Echo. It contains the middleware for request IDs, metrics, access
+// logs, recovery, the body limit and kin-openapi request validation, the
+// handlers of the generated strict server interface, and the one mapping
+// from errors to ErrorDTO bodies.
 package server
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -28,6 +29,10 @@ type Config struct {
 	Store    *store.Store
 	Verifier *auth.Verifier
 	Logger   *slog.Logger
+
+	// OpenAPI is openapi.yaml as the binary was built with it, served
+	// unchanged at /openapi.yaml and converted to JSON at /openapi.json.
+	OpenAPI []byte
 }
 
 // Spec loads and validates the OpenAPI document built into the binary.
@@ -42,8 +47,10 @@ func Spec() (*openapi3.T, error) {
 	return spec, nil
 }
 
-// New returns the Echo instance that serves the API. It returns an error
-// when the embedded OpenAPI document is invalid.
+// New returns the Echo instance that serves the API and the operations
+// endpoints. It returns an error when the embedded OpenAPI document is
+// invalid, cfg.OpenAPI is empty or not YAML, or the metrics cannot be
+// registered.
 func New(cfg Config) (*echo.Echo, error) {
 	spec, err := Spec()
 	if err != nil {
@@ -53,19 +60,39 @@ func New(cfg Config) (*echo.Echo, error) {
 	spec.Servers = nil
 	useStrictJSON()
 
+	if len(cfg.OpenAPI) == 0 {
+		return nil, errors.New("server.Config.OpenAPI is empty: pass the openapi.yaml the binary is built with")
+	}
+	openAPIJSON, err := yamlToJSON(cfg.OpenAPI)
+	if err != nil {
+		return nil, fmt.Errorf("convert openapi.yaml to JSON: %w", err)
+	}
+
+	dbs, err := cfg.Store.DBs()
+	if err != nil {
+		return nil, err
+	}
+	metrics, err := newMetrics(dbs)
+	if err != nil {
+		return nil, err
+	}
+
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
 
+	// Recovery runs inside the metrics and the access log, so that a
+	// request whose handler panics is counted and logged as a 500.
+	e.Use(requestIDs)
+	e.Use(metrics.middleware)
+	e.Use(accessLog(cfg.Logger))
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			cfg.Logger.Error("panic in handler", "request_id", requestID(c), "error", err, "stack", string(stack))
 			return err
 		},
 	}))
-	e.Use(middleware.RequestID())
-	e.Use(accessLog(cfg.Logger))
 	e.Use(middleware.BodyLimit(fmt.Sprint(bodyLimit)))
 	e.Use(echomiddleware.OapiRequestValidatorWithOptions(spec, &echomiddleware.Options{
 		Options: openapi3filter.Options{
@@ -75,36 +102,32 @@ func New(cfg Config) (*echo.Echo, error) {
 			SchemaValidationOptions: []openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()},
 		},
 		SilenceServersWarning: true,
+		Skipper:               isPlainRoute,
 	}))
 
-	h := &handlers{store: cfg.Store}
+	h := &handlers{
+		store:       cfg.Store,
+		ping:        cfg.Store.Ping,
+		log:         cfg.Logger,
+		openAPIYAML: cfg.OpenAPI,
+		openAPIJSON: openAPIJSON,
+	}
 	gen.RegisterHandlers(e, gen.NewStrictHandler(h, []gen.StrictMiddlewareFunc{withCaller}))
+	registerPlainRoutes(e, metrics, cfg.Logger)
 	return e, nil
 }
 
-// requestID returns the ID that the RequestID middleware gave the request.
+// requestID returns the ID that the requestIDs middleware gave the request.
 func requestID(c echo.Context) string {
 	return c.Response().Header().Get(echo.HeaderXRequestID)
 }
 
-// accessLog logs one line per request. It never logs headers or bodies,
-// which can carry tokens and property values.
-func accessLog(log *slog.Logger) echo.MiddlewareFunc {
-	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		HandleError:  true,
-		LogRequestID: true,
-		LogMethod:    true,
-		LogRoutePath: true,
-		LogStatus:    true,
-		LogLatency:   true,
-		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
-			log.Info("request",
-				"request_id", v.RequestID,
-				"method", v.Method,
-				"route", v.RoutePath,
-				"status", v.Status,
-				"duration", v.Latency.Round(time.Microsecond))
-			return nil
-		},
-	})
+// routeTemplate returns the template of the route that the request matched,
+// such as /healthz, or "none" when it matched no route. Logs and metrics use
+// it instead of the path, whose values clients choose.
+func routeTemplate(c echo.Context) string {
+	if c.Path() == "" {
+		return "none"
+	}
+	return c.Path()
 }

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -79,11 +80,18 @@ func token(t *testing.T, user string) string {
 // with data, the fixture when data is empty.
 func newTestServer(t *testing.T, data string) *testServer {
 	t.Helper()
+	return newLoggingTestServer(t, data, io.Discard)
+}
+
+// newLoggingTestServer is newTestServer with its logs written to w as JSON
+// lines.
+func newLoggingTestServer(t *testing.T, data string, w io.Writer) *testServer {
+	t.Helper()
 	if data == "" {
 		data = fixture
 	}
 	ctx := context.Background()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewJSONHandler(w, nil))
 
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "test.db"), log)
 	if err != nil {
@@ -103,7 +111,7 @@ func newTestServer(t *testing.T, data string) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := New(Config{Store: st, Verifier: verifier, Logger: log})
+	e, err := New(Config{Store: st, Verifier: verifier, Logger: log, OpenAPI: repositoryOpenAPI(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,6 +125,17 @@ func newTestServer(t *testing.T, data string) *testServer {
 		t.Fatal(err)
 	}
 	return &testServer{t: t, echo: e, store: st, router: router, spec: spec}
+}
+
+// repositoryOpenAPI returns the repository's openapi.yaml, the file that
+// the credprops binary embeds, for Config.OpenAPI.
+func repositoryOpenAPI(tb testing.TB) []byte {
+	tb.Helper()
+	data, err := os.ReadFile("../openapi.yaml")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return data
 }
 
 type response struct {
