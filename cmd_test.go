@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"credprops/auth"
 	"credprops/store"
@@ -177,5 +181,93 @@ func TestJWTSecret_GeneratedOnceAndKept(t *testing.T) {
 	}
 	if !bytes.Equal(first, second) {
 		t.Error("second call returned another secret, want the stored one")
+	}
+}
+
+func TestHTTPFlags(t *testing.T) {
+	// limits are the fields of http.Server that the flags set.
+	type limits struct {
+		readHeader, read, write, idle time.Duration
+		maxHeaderBytes                int
+	}
+	cases := []struct {
+		desc string
+		args []string
+		env  map[string]string
+		want limits
+	}{
+		{"defaults", nil, nil, limits{10 * time.Second, 30 * time.Second, 30 * time.Second, 120 * time.Second, 64 << 10}},
+		{"flags", []string{"--read-header-timeout", "2s", "--read-timeout", "3s", "--write-timeout", "4s",
+			"--idle-timeout", "5s", "--max-header-bytes", "8192"}, nil,
+			limits{2 * time.Second, 3 * time.Second, 4 * time.Second, 5 * time.Second, 8192}},
+		{"environment, flag wins", []string{"--read-timeout", "3s"},
+			map[string]string{"CREDPROPS_READ_TIMEOUT": "9s", "CREDPROPS_IDLE_TIMEOUT": "7s", "CREDPROPS_MAX_HEADER_BYTES": "2048"},
+			limits{10 * time.Second, 3 * time.Second, 30 * time.Second, 7 * time.Second, 2048}},
+	}
+	for _, c := range cases {
+		t.Run(c.desc, func(t *testing.T) {
+			for name, value := range c.env {
+				t.Setenv(name, value)
+			}
+			var flags httpFlags
+			fs := flag.NewFlagSet("test", flag.ContinueOnError)
+			flags.register(fs)
+
+			if err := parseFlags(fs, c.args); err != nil {
+				t.Fatal(err)
+			}
+			if err := flags.validate(); err != nil {
+				t.Fatal(err)
+			}
+			srv := flags.server(http.NotFoundHandler(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+
+			got := limits{srv.ReadHeaderTimeout, srv.ReadTimeout, srv.WriteTimeout, srv.IdleTimeout, srv.MaxHeaderBytes}
+			if got != c.want {
+				t.Errorf("server limits = %+v, want %+v", got, c.want)
+			}
+		})
+	}
+}
+
+func TestHTTPFlags_ShutdownTimeout(t *testing.T) {
+	t.Setenv("CREDPROPS_SHUTDOWN_TIMEOUT", "3s")
+	var flags httpFlags
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	flags.register(fs)
+
+	if err := parseFlags(fs, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	if flags.shutdownTimeout != 3*time.Second {
+		t.Errorf("shutdown timeout = %s, want 3s from CREDPROPS_SHUTDOWN_TIMEOUT", flags.shutdownTimeout)
+	}
+}
+
+func TestServeCommand_InvalidLimits(t *testing.T) {
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--read-header-timeout", "0s"}, "invalid --read-header-timeout 0s: it must be positive"},
+		{[]string{"--write-timeout", "-1s"}, "invalid --write-timeout -1s: it must be positive"},
+		{[]string{"--shutdown-timeout", "0s"}, "invalid --shutdown-timeout 0s: it must be positive"},
+		{[]string{"--max-header-bytes", "0"}, "invalid --max-header-bytes 0: it must be positive"},
+		{[]string{"--idle-timeout", "soon"}, `invalid value "soon" for flag -idle-timeout`},
+	}
+	for _, c := range cases {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			db := filepath.Join(t.TempDir(), "serve.db")
+			args := append([]string{"serve", "--db", db}, c.args...)
+
+			err := run(context.Background(), args, io.Discard, io.Discard)
+
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("serve error = %v, want %q", err, c.want)
+			}
+			if _, err := os.Stat(db); !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("serve created %s, want it to stop before opening the database", db)
+			}
+		})
 	}
 }

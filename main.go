@@ -30,10 +30,6 @@ import (
 //go:embed openapi.yaml
 var openAPI []byte
 
-// shutdownTimeout bounds how long a stopping server waits for in-flight
-// requests before it closes their connections.
-const shutdownTimeout = 15 * time.Second
-
 const usage = `credprops serves the generic-credential properties API of nevisIDM.
 
 Usage:
@@ -187,6 +183,67 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("invalid log format %q: use text or json", format)
 }
 
+// httpFlags are the limits of the HTTP server.
+type httpFlags struct {
+	readHeaderTimeout time.Duration
+	readTimeout       time.Duration
+	writeTimeout      time.Duration
+	idleTimeout       time.Duration
+	shutdownTimeout   time.Duration
+	maxHeaderBytes    int
+}
+
+func (h *httpFlags) register(fs *flag.FlagSet) {
+	fs.DurationVar(&h.readHeaderTimeout, "read-header-timeout", 10*time.Second,
+		"time allowed to read a request's headers")
+	fs.DurationVar(&h.readTimeout, "read-timeout", 30*time.Second,
+		"time allowed to read a whole request, body included")
+	fs.DurationVar(&h.writeTimeout, "write-timeout", 30*time.Second,
+		"time allowed from the end of reading a request's headers to the end of writing the response")
+	fs.DurationVar(&h.idleTimeout, "idle-timeout", 120*time.Second,
+		"time a keep-alive connection may wait for its next request")
+	fs.DurationVar(&h.shutdownTimeout, "shutdown-timeout", 15*time.Second,
+		"time a stopping server waits for in-flight requests before it closes their connections")
+	fs.IntVar(&h.maxHeaderBytes, "max-header-bytes", 64<<10,
+		"largest size of a request's headers, in bytes; larger ones get 431")
+}
+
+// validate returns an error naming the first limit that is not positive.
+// Zero would mean no limit to net/http.
+func (h *httpFlags) validate() error {
+	for _, d := range []struct {
+		name  string
+		value time.Duration
+	}{
+		{"read-header-timeout", h.readHeaderTimeout},
+		{"read-timeout", h.readTimeout},
+		{"write-timeout", h.writeTimeout},
+		{"idle-timeout", h.idleTimeout},
+		{"shutdown-timeout", h.shutdownTimeout},
+	} {
+		if d.value <= 0 {
+			return fmt.Errorf("invalid --%s %s: it must be positive", d.name, d.value)
+		}
+	}
+	if h.maxHeaderBytes <= 0 {
+		return fmt.Errorf("invalid --max-header-bytes %d: it must be positive", h.maxHeaderBytes)
+	}
+	return nil
+}
+
+// server returns the HTTP server for handler with these limits.
+func (h *httpFlags) server(handler http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: h.readHeaderTimeout,
+		ReadTimeout:       h.readTimeout,
+		WriteTimeout:      h.writeTimeout,
+		IdleTimeout:       h.idleTimeout,
+		MaxHeaderBytes:    h.maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
 func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	var common commonFlags
 	fs := newFlagSet("serve", stderr, &common)
@@ -195,11 +252,16 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 	jwtKeys := fs.String("jwt-keys", "", "PEM or JWKS file of RSA and P-256 public keys for RS256 and ES256 tokens")
 	var claims jwtFlags
 	claims.register(fs)
+	var limits httpFlags
+	limits.register(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("serve takes no arguments, got %q", fs.Args())
+	}
+	if err := limits.validate(); err != nil {
+		return err
 	}
 
 	log, err := newLogger(stderr, common.logFormat, common.logLevel)
@@ -254,20 +316,12 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 
-	srv := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	return serveUntilDone(ctx, srv, ln, log)
+	return serveUntilDone(ctx, limits.server(handler, log), ln, limits.shutdownTimeout, log)
 }
 
 // serveUntilDone serves on ln until ctx is canceled, then lets in-flight
 // requests finish for up to shutdownTimeout.
-func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, log *slog.Logger) error {
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, shutdownTimeout time.Duration, log *slog.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 
