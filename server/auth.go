@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
 	echomiddleware "github.com/oapi-codegen/echo-middleware"
 
@@ -27,42 +29,99 @@ type authError struct {
 
 func (e *authError) Error() string { return e.message }
 
-// authenticate is kin-openapi's AuthenticationFunc for the bearerAuth
-// scheme. kin-openapi runs it before it validates parameters and the body,
-// so a bad token is rejected with 401 before any request shape error.
-func authenticate(st *store.Store, verifier *auth.Verifier) openapi3filter.AuthenticationFunc {
-	return func(ctx context.Context, input *openapi3filter.AuthenticationInput) error {
-		c := echomiddleware.GetEchoContext(ctx)
-		if c == nil {
-			return errors.New("authenticate: no Echo context in the validator's context")
-		}
+// authenticate verifies the bearer token of each request to an operation
+// that requires one, before the body limit and the validator read the body:
+// a bad token gets 401 before any request-shape error, and an
+// unauthenticated client cannot make the server buffer a body. Responses of
+// those operations carry credential data, so they are marked uncacheable.
+// Requests that match no operation pass on to the validator's 404 and 405.
+func authenticate(router routers.Router, st *store.Store, verifier *auth.Verifier) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			route, _, err := router.FindRoute(c.Request())
+			if err != nil || !needsBearer(route) {
+				return next(c)
+			}
+			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 
-		header := c.Request().Header.Get(echo.HeaderAuthorization)
-		scheme, token, found := strings.Cut(header, " ")
-		switch {
-		case header == "":
-			return &authError{"The Authorization header is missing. Send Authorization: Bearer <JWT>."}
-		case !found || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "":
-			return &authError{"The Authorization header is not a bearer token. Send Authorization: Bearer <JWT>."}
+			caller, err := identify(c.Request(), st, verifier)
+			if err != nil {
+				return err
+			}
+			c.Set(callerKey, caller)
+			return next(c)
 		}
-
-		sub, err := verifier.Verify(strings.TrimSpace(token))
-		var tokenErr *auth.Error
-		if errors.As(err, &tokenErr) {
-			return &authError{tokenErr.Message}
-		} else if err != nil {
-			return fmt.Errorf("verify token: %w", err)
-		}
-
-		caller, err := st.Caller(c.Request().Context(), sub)
-		if errors.Is(err, store.ErrUnknownUser) {
-			return &authError{"The bearer token's sub claim names no existing user."}
-		} else if err != nil {
-			return err
-		}
-		c.Set(callerKey, caller)
-		return nil
 	}
+}
+
+// needsBearer reports whether the route's operation, or the document when
+// the operation sets none, requires a security scheme.
+func needsBearer(route *routers.Route) bool {
+	security := route.Operation.Security
+	if security == nil {
+		security = &route.Spec.Security
+	}
+	return len(*security) > 0
+}
+
+// identify returns the caller that the request's bearer token names, or an
+// *authError saying what is wrong with the token.
+func identify(req *http.Request, st *store.Store, verifier *auth.Verifier) (*access.Caller, error) {
+	headers := req.Header.Values(echo.HeaderAuthorization)
+	if len(headers) > 1 {
+		return nil, &authError{"The request has more than one Authorization header. Send exactly one."}
+	}
+	header := req.Header.Get(echo.HeaderAuthorization)
+	scheme, token, found := strings.Cut(header, " ")
+	switch {
+	case header == "":
+		return nil, &authError{"The Authorization header is missing. Send Authorization: Bearer <JWT>."}
+	case !found || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(token) == "":
+		return nil, &authError{"The Authorization header is not a bearer token. Send Authorization: Bearer <JWT>."}
+	}
+
+	sub, err := verifier.Verify(strings.TrimSpace(token))
+	var tokenErr *auth.Error
+	if errors.As(err, &tokenErr) {
+		return nil, &authError{tokenErr.Message}
+	} else if err != nil {
+		return nil, fmt.Errorf("verify token: %w", err)
+	}
+
+	ctx, cancel := detach(req.Context())
+	defer cancel()
+	caller, err := st.Caller(ctx, sub)
+	if errors.Is(err, store.ErrUnknownUser) {
+		return nil, &authError{"The bearer token's sub claim names no existing user."}
+	} else if err != nil {
+		return nil, err
+	}
+	return caller, nil
+}
+
+// requireCaller is kin-openapi's AuthenticationFunc for the bearerAuth
+// scheme. The authenticate middleware has already verified the token of
+// every request that reaches it, so it only checks that a caller was found.
+func requireCaller(ctx context.Context, _ *openapi3filter.AuthenticationInput) error {
+	c := echomiddleware.GetEchoContext(ctx)
+	if c == nil {
+		return errors.New("require caller: no Echo context in the validator's context")
+	}
+	if _, ok := c.Get(callerKey).(*access.Caller); !ok {
+		return errors.New("require caller: the authenticate middleware found no caller")
+	}
+	return nil
+}
+
+// storeTimeout bounds the database work of one request.
+const storeTimeout = 10 * time.Second
+
+// detach returns a context for the database work of a request that is not
+// canceled when the client goes away. The work is short and a PATCH is
+// atomic, and a client that only half-closes its connection still reads
+// the response.
+func detach(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 }
 
 func unauthorized(c echo.Context, message string) *apiError {
@@ -75,15 +134,17 @@ func unauthorized(c echo.Context, message string) *apiError {
 
 type callerContextKey struct{}
 
-// withCaller is a strict middleware that passes the caller found by
-// authenticate to the handlers in the request's context. It runs after
-// validation, when replacing the request no longer loses its body.
+// withCaller is a strict middleware that gives the handlers a detached
+// context (see detach) carrying the caller found by authenticate. It runs
+// after validation, when replacing the request no longer loses its body.
 func withCaller(f gen.StrictHandlerFunc, _ string) gen.StrictHandlerFunc {
 	return func(c echo.Context, request any) (any, error) {
+		ctx, cancel := detach(c.Request().Context())
+		defer cancel()
 		if caller, ok := c.Get(callerKey).(*access.Caller); ok {
-			ctx := context.WithValue(c.Request().Context(), callerContextKey{}, caller)
-			c.SetRequest(c.Request().WithContext(ctx))
+			ctx = context.WithValue(ctx, callerContextKey{}, caller)
 		}
+		c.SetRequest(c.Request().WithContext(ctx))
 		return f(c, request)
 	}
 }

@@ -113,3 +113,67 @@ func TestUpdateProperties_SurrogatePairAccepted(t *testing.T) {
 		t.Errorf("stored note = %q, want an emoji and a literal backslash-u text", got)
 	}
 }
+
+func TestAuthentication_BeforeBodyLimit(t *testing.T) {
+	big := `{"note":"` + strings.Repeat("x", bodyLimit) + `"}`
+	for _, chunked := range []bool{false, true} {
+		t.Run(map[bool]string{false: "with Content-Length", true: "chunked"}[chunked], func(t *testing.T) {
+			s := newTestServer(t, "")
+			before := s.snapshot()
+			req := httptest.NewRequest(http.MethodPatch, cred1, strings.NewReader(big))
+			req.Header.Set("Content-Type", "application/json")
+			if chunked {
+				req.ContentLength = -1
+				req.TransferEncoding = []string{"chunked"}
+			}
+
+			res := s.send(req)
+
+			assertError(t, res, http.StatusUnauthorized, gen.ErrorsInvalidJWTToken,
+				"The Authorization header is missing. Send Authorization: Bearer <JWT>.")
+			assertUnchanged(t, s, before)
+		})
+	}
+}
+
+func TestAuthentication_TwoHeaders(t *testing.T) {
+	s := newTestServer(t, "")
+	req := httptest.NewRequest(http.MethodGet, cred1, nil)
+	req.Header.Add("Authorization", "Bearer "+token(t, "ops"))
+	req.Header.Add("Authorization", "Bearer "+token(t, "bob"))
+
+	res := s.send(req)
+
+	assertError(t, res, http.StatusUnauthorized, gen.ErrorsInvalidJWTToken,
+		"The request has more than one Authorization header. Send exactly one.")
+}
+
+func TestResponses_NotCached(t *testing.T) {
+	s := newTestServer(t, "")
+
+	res := s.get(cred1)
+
+	if got := res.header.Get("Cache-Control"); got != "no-store" {
+		t.Errorf("Cache-Control = %q, want no-store", got)
+	}
+}
+
+// TestUpdateProperties_ClientGone shows that a request whose client has
+// gone away, or only half-closed its connection, still completes instead of
+// failing with 500 halfway.
+func TestUpdateProperties_ClientGone(t *testing.T) {
+	s := newTestServer(t, "")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	req := httptest.NewRequest(http.MethodPatch, cred1, strings.NewReader(`{"note":"late"}`)).WithContext(ctx)
+	req.Header.Set("Content-Type", "application/json")
+
+	res := s.do(req)
+
+	if res.status != http.StatusOK {
+		t.Fatalf("PATCH status = %d, want 200; body: %s", res.status, res.body)
+	}
+	if got := s.stored("acme", "ops", "cred-1")["note"]; got != "late" {
+		t.Errorf("stored note = %q, want late", got)
+	}
+}

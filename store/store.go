@@ -12,11 +12,9 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
-	"time"
 
 	"gorm.io/driver/sqlite"
 	"gorm.io/gorm"
-	"gorm.io/gorm/logger"
 
 	"credprops/access"
 )
@@ -64,13 +62,7 @@ func Open(ctx context.Context, path string, log *slog.Logger) (*Store, error) {
 	dsn := SQLiteDSN(path)
 	config := &gorm.Config{
 		TranslateError: true,
-		// Parameterized logging keeps property values out of the log.
-		Logger: logger.NewSlogLogger(log, logger.Config{
-			SlowThreshold:             500 * time.Millisecond,
-			LogLevel:                  logger.Warn,
-			IgnoreRecordNotFoundError: true,
-			ParameterizedQueries:      true,
-		}),
+		Logger:         gormLogger{log: log},
 		// NOTE: no PrepareStmt: GORM's prepared statement cache deadlocks
 		// with SQLite's single connection writer.
 	}
