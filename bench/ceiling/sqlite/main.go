@@ -126,7 +126,7 @@ func patchOne(ctx context.Context, db *sql.DB, credential int, value string) err
 		return fmt.Errorf("look up credential %d: %w", credential, err)
 	}
 
-	valueID, err := findValue(ctx, tx, credentialID, dataset.PropertyName(1))
+	valueID, err := findValue(ctx, tx, credentialID, clientID, dataset.PropertyName(1))
 	if err != nil {
 		return err
 	}
@@ -161,14 +161,18 @@ func patchOne(ctx context.Context, db *sql.DB, credential int, value string) err
 	return tx.Commit()
 }
 
-// findValue reads every value of the credential, as the PATCH does, and
-// returns the ID of the named property's value, or 0.
-func findValue(ctx context.Context, tx *sql.Tx, credentialID int64, name string) (int64, error) {
+// findValue reads every value of the credential with the access mode that
+// applies on the client, as the PATCH does, and returns the ID of the named
+// property's value, or 0.
+func findValue(ctx context.Context, tx *sql.Tx, credentialID, clientID int64, name string) (int64, error) {
 	rows, err := tx.QueryContext(ctx, `
-		SELECT v.id, v.definition_id, d.name, v.value, d.client_id, d.access_modify
+		SELECT v.id, v.definition_id, d.name, v.value, d.client_id,
+		       COALESCE(cd.access_modify, d.access_modify) AS access_modify
 		FROM property_values v
 		JOIN property_definitions d ON d.id = v.definition_id
-		WHERE v.credential_id = ?`, credentialID)
+		LEFT JOIN property_definitions cd
+		       ON cd.scope = d.scope AND cd.name = d.name AND cd.client_id = ?
+		WHERE v.credential_id = ?`, clientID, credentialID)
 	if err != nil {
 		return 0, fmt.Errorf("load property values: %w", err)
 	}
