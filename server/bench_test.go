@@ -66,7 +66,7 @@ func newBenchServer(b *testing.B) (*echo.Echo, *store.Store) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	e, err := New(Config{Store: st, Verifier: verifier, Logger: log})
+	e, err := New(Config{Store: st, Verifier: verifier, Logger: log, OpenAPI: repositoryOpenAPI(b)})
 	if err != nil {
 		b.Fatal(err)
 	}
