@@ -40,8 +40,8 @@ var benchFixture = func() string {
 
 func benchProperty(i int) string { return fmt.Sprintf("prop%02d", i) }
 
-// newBenchServer builds the same Echo stack as newTestServer, which takes
-// a *testing.T and so cannot serve a benchmark, on benchFixture. Logs are
+// newBenchServer builds the Echo stack of newTestServer on benchFixture.
+// A benchmark cannot call newTestServer, which takes a *testing.T. Logs are
 // formatted as in production and then discarded.
 func newBenchServer(b *testing.B) (*echo.Echo, *store.Store) {
 	b.Helper()
