@@ -79,8 +79,14 @@ func (s *Store) Properties(ctx context.Context, ref CredentialRef, access Access
 // precedence, a *NotFoundError, ErrArchived, an *AccessError or a
 // *ValidationError, and then nothing is changed.
 func (s *Store) UpdateProperties(ctx context.Context, ref CredentialRef, changes map[string]*string, access Access) (map[string]string, error) {
+	release, err := s.takeWriteTurn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+
 	var result map[string]string
-	err := s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.write.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		t, err := lookup(tx, ref)
 		if err != nil {
 			return err
@@ -92,10 +98,12 @@ func (s *Store) UpdateProperties(ctx context.Context, ref CredentialRef, changes
 		// On PostgreSQL this locks the credential's row, so concurrent
 		// updates of one credential take turns; SQLite's write transaction
 		// already holds the database lock, and GORM drops the clause there.
-		err = tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
-			Select("id").Take(&genericCredential{}, *t.CredentialID).Error
-		if err != nil {
-			return fmt.Errorf("lock generic credential: %w", err)
+		if tx.Dialector.Name() != "sqlite" {
+			err = tx.Clauses(clause.Locking{Strength: clause.LockingStrengthUpdate}).
+				Select("id").Take(&genericCredential{}, *t.CredentialID).Error
+			if err != nil {
+				return fmt.Errorf("lock generic credential: %w", err)
+			}
 		}
 
 		values, err := loadValues(tx, *t.CredentialID, t.ClientID)
@@ -158,16 +166,31 @@ func lookup(db *gorm.DB, ref CredentialRef) (target, error) {
 // definition that applies on the client, which can be a client-specific
 // definition added after the value was stored under the global one.
 func loadValues(db *gorm.DB, credentialID, clientID int64) ([]storedValue, error) {
-	var values []storedValue
-	err := db.Raw(`
+	// The rows are scanned by hand because GORM's reflection-based Scan
+	// costs more than the query.
+	rows, err := db.Raw(`
 		SELECT v.id, v.definition_id, d.name, v.value, d.client_id,
 		       COALESCE(cd.access_modify, d.access_modify) AS access_modify
 		FROM property_values v
 		JOIN property_definitions d ON d.id = v.definition_id
 		LEFT JOIN property_definitions cd
 		       ON cd.scope = d.scope AND cd.name = d.name AND cd.client_id = ?
-		WHERE v.credential_id = ?`, clientID, credentialID).Scan(&values).Error
+		WHERE v.credential_id = ?`, clientID, credentialID).Rows()
 	if err != nil {
+		return nil, fmt.Errorf("load property values: %w", err)
+	}
+	defer rows.Close()
+
+	var values []storedValue
+	for rows.Next() {
+		var v storedValue
+		err := rows.Scan(&v.ID, &v.DefinitionID, &v.Name, &v.Value, &v.ClientID, &v.AccessModify)
+		if err != nil {
+			return nil, fmt.Errorf("load property values: %w", err)
+		}
+		values = append(values, v)
+	}
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("load property values: %w", err)
 	}
 	return values, nil
