@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
 	"github.com/labstack/echo/v4"
 	echomiddleware "github.com/oapi-codegen/echo-middleware"
 
@@ -35,11 +36,10 @@ func (e *authError) Error() string { return e.message }
 // unauthenticated client cannot make the server buffer a body. Responses of
 // those operations carry credential data, so they are marked uncacheable.
 // Requests that match no operation pass on to the validator's 404 and 405.
-func authenticate(router routers.Router, st *store.Store, verifier *auth.Verifier) echo.MiddlewareFunc {
+func authenticate(secured map[string]bool, st *store.Store, verifier *auth.Verifier) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			route, _, err := router.FindRoute(c.Request())
-			if err != nil || !needsBearer(route) {
+			if !secured[c.Request().Method+" "+c.Path()] {
 				return next(c)
 			}
 			c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
@@ -54,15 +54,28 @@ func authenticate(router routers.Router, st *store.Store, verifier *auth.Verifie
 	}
 }
 
-// needsBearer reports whether the route's operation, or the document when
-// the operation sets none, requires a security scheme.
-func needsBearer(route *routers.Route) bool {
-	security := route.Operation.Security
-	if security == nil {
-		security = &route.Spec.Security
+// securedRoutes returns "METHOD /echo/route/:template" for each operation of
+// spec that requires a security scheme, in the form of Echo's route
+// templates, so that authenticate needs no second router.
+func securedRoutes(spec *openapi3.T) map[string]bool {
+	secured := map[string]bool{}
+	for path, item := range spec.Paths.Map() {
+		echoPath := pathParam.ReplaceAllString(path, ":$1")
+		for method, op := range item.Operations() {
+			security := op.Security
+			if security == nil {
+				security = &spec.Security
+			}
+			if len(*security) > 0 {
+				secured[method+" "+echoPath] = true
+			}
+		}
 	}
-	return len(*security) > 0
+	return secured
 }
+
+// pathParam matches an OpenAPI path parameter such as {clientExtId}.
+var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
 
 // identify returns the caller that the request's bearer token names, or an
 // *authError saying what is wrong with the token.

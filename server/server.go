@@ -12,7 +12,6 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	echomiddleware "github.com/oapi-codegen/echo-middleware"
@@ -60,10 +59,6 @@ func New(cfg Config) (*echo.Echo, error) {
 	// The validator must match any host the server is reached on.
 	spec.Servers = nil
 	useStrictJSON()
-	router, err := gorillamux.NewRouter(spec)
-	if err != nil {
-		return nil, fmt.Errorf("route openapi.yaml: %w", err)
-	}
 
 	if len(cfg.OpenAPI) == 0 {
 		return nil, errors.New("server.Config.OpenAPI is empty: pass the openapi.yaml the binary is built with")
@@ -98,7 +93,7 @@ func New(cfg Config) (*echo.Echo, error) {
 			return err
 		},
 	}))
-	e.Use(authenticate(router, cfg.Store, cfg.Verifier))
+	e.Use(authenticate(securedRoutes(spec), cfg.Store, cfg.Verifier))
 	e.Use(middleware.BodyLimit(fmt.Sprint(bodyLimit)))
 	e.Use(echomiddleware.OapiRequestValidatorWithOptions(spec, &echomiddleware.Options{
 		Options: openapi3filter.Options{

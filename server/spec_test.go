@@ -45,3 +45,25 @@ func TestSpec_ExamplesMatchSchemas(t *testing.T) {
 		}
 	}
 }
+
+func TestSecuredRoutes(t *testing.T) {
+	spec, err := Spec()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const properties = "/nevisidm/api/core/v1/:clientExtId/users/:userExtId/generic-credentials/:extId/properties"
+
+	secured := securedRoutes(spec)
+
+	for _, route := range []string{"GET " + properties, "PATCH " + properties} {
+		if !secured[route] {
+			t.Errorf("%s is not secured, want it to need a bearer token", route)
+		}
+	}
+	if secured["GET /healthz"] {
+		t.Error("GET /healthz is secured, want it open")
+	}
+	if len(secured) != 2 {
+		t.Errorf("%d secured routes, want 2: %v", len(secured), secured)
+	}
+}
