@@ -7,6 +7,7 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -269,5 +270,23 @@ func TestServeCommand_InvalidLimits(t *testing.T) {
 				t.Errorf("serve created %s, want it to stop before opening the database", db)
 			}
 		})
+	}
+}
+
+func TestServe_BusyPortLeavesDatabaseAlone(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	db := filepath.Join(t.TempDir(), "busy.db")
+
+	err = run(context.Background(), []string{"serve", "--db", db, "--listen", ln.Addr().String()}, io.Discard, io.Discard)
+
+	if err == nil || !strings.Contains(err.Error(), "--listen") {
+		t.Errorf("serve error = %v, want one pointing to --listen", err)
+	}
+	if _, statErr := os.Stat(db); !os.IsNotExist(statErr) {
+		t.Errorf("serve created %s before it could listen", db)
 	}
 }

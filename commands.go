@@ -123,7 +123,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	defer st.Close()
 
 	if _, err := st.Caller(ctx, *user); errors.Is(err, store.ErrUnknownUser) {
-		return fmt.Errorf("no user with extId %q in %s", *user, common.db)
+		return fmt.Errorf("no user with extId %q in %s: point --db at the server's database, or add the user with credprops load", *user, common.db)
 	} else if err != nil {
 		return err
 	}

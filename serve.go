@@ -105,6 +105,14 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 
+	// Listening first fails fast on a busy port, before the database file
+	// is created or changed.
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w; choose another address with --listen or CREDPROPS_LISTEN", *listen, err)
+	}
+	defer ln.Close()
+
 	st, err := store.Open(ctx, common.db, log)
 	if err != nil {
 		return err
@@ -139,10 +147,6 @@ func serve(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *listen, err)
-	}
 	addr := ln.Addr().String()
 	log.Info("listening", "addr", addr, "db", common.db, "version", version(),
 		"jwt_algorithms", strings.Join(verifier.Methods(), ","))

@@ -105,5 +105,5 @@ type ValidationError struct {
 }
 
 func (e *ValidationError) Error() string {
-	return fmt.Sprintf("%d property values are invalid", len(e.Violations))
+	return fmt.Sprintf("invalid values of %d properties", len(e.Violations))
 }
