@@ -31,8 +31,8 @@ type authError struct {
 func (e *authError) Error() string { return e.message }
 
 // authenticate verifies the bearer token of each request to an operation
-// that requires one, before the body limit and the validator read the body:
-// a bad token gets 401 before any request-shape error, and an
+// that requires one, before the body limit and the validator read the body.
+// So a bad token gets 401 before any request-shape error, and an
 // unauthenticated client cannot make the server buffer a body. Responses of
 // those operations carry credential data, so they are marked uncacheable.
 // Requests that match no operation pass on to the validator's 404 and 405.

@@ -39,8 +39,7 @@ func useStrictJSON() {
 }
 
 // encodingError is a JSON body in a character set other than UTF-8, which
-// RFC 8259 requires, or with a content coding such as gzip. Both are
-// answered with 415.
+// RFC 8259 requires, or with a content coding such as gzip. Both get 415.
 type encodingError struct {
 	message string
 }
