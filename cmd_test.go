@@ -115,6 +115,9 @@ func TestTokenCommand(t *testing.T) {
 
 func TestTokenCommand_UnknownUser(t *testing.T) {
 	db := filepath.Join(t.TempDir(), "token.db")
+	if err := run(context.Background(), []string{"load", writeFile(t, "good.yaml", goodBootstrap), "--db", db}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
 
 	err := run(context.Background(), []string{"token", "--user", "ghost", "--db", db}, io.Discard, io.Discard)
 
@@ -288,5 +291,35 @@ func TestServe_BusyPortLeavesDatabaseAlone(t *testing.T) {
 	}
 	if _, statErr := os.Stat(db); !os.IsNotExist(statErr) {
 		t.Errorf("serve created %s before it could listen", db)
+	}
+}
+
+func TestRun_HelpAndVersionFlags(t *testing.T) {
+	for _, arg := range []string{"-h", "--help", "help", "--version", "version"} {
+		t.Run(arg, func(t *testing.T) {
+			var stdout bytes.Buffer
+
+			err := run(context.Background(), []string{arg}, &stdout, io.Discard)
+
+			if err != nil {
+				t.Fatalf("run %s error = %v, want none", arg, err)
+			}
+			if !strings.Contains(stdout.String(), "credprops") {
+				t.Errorf("run %s printed %q, want usage or version", arg, stdout.String())
+			}
+		})
+	}
+}
+
+func TestTokenCommand_MissingDatabase(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "missing.db")
+
+	err := run(context.Background(), []string{"token", "--user", "ops", "--db", db}, io.Discard, io.Discard)
+
+	if err == nil || !strings.Contains(err.Error(), "--db") {
+		t.Errorf("token error = %v, want one pointing to --db", err)
+	}
+	if _, statErr := os.Stat(db); !os.IsNotExist(statErr) {
+		t.Errorf("token created %s", db)
 	}
 }

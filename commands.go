@@ -116,6 +116,11 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("invalid --ttl %s: it must be positive", *ttl)
 	}
 
+	// A token for a database that does not exist is of no use, and opening
+	// it would create an empty file.
+	if _, err := os.Stat(common.db); err != nil {
+		return fmt.Errorf("database %s: %w; point --db at the server's database", common.db, err)
+	}
 	st, _, err := common.open(ctx, stderr)
 	if err != nil {
 		return err

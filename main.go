@@ -56,7 +56,10 @@ func main() {
 // run executes the command named by args until ctx is canceled.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	command := "serve"
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+	switch {
+	case len(args) == 1 && strings.Contains(" -h -help --help -version --version ", " "+args[0]+" "):
+		command, args = args[0], nil
+	case len(args) > 0 && !strings.HasPrefix(args[0], "-"):
 		command, args = args[0], args[1:]
 	}
 
@@ -70,8 +73,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "version":
 		fmt.Fprintln(stdout, "credprops", version())
 		return nil
-	case "help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
+		return nil
+	case "-version", "--version":
+		fmt.Fprintln(stdout, "credprops", version())
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
