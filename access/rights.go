@@ -20,7 +20,7 @@ const (
 	PropertyAttributeAccessOverride Right = "AccessControl.PropertyAttributeAccessOverride"
 )
 
-// AllRights lists every right credprops knows, in the order used for checks.
+// AllRights lists every right credprops defines, in the order used for checks.
 var AllRights = []Right{
 	CredentialView, CredentialModify, CredentialCreate, CredentialDelete,
 	PropertyView, PropertyValueView, PropertyAllowedValueView,

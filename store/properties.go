@@ -306,9 +306,9 @@ func (p plan) checkAccess(access Access) error {
 			continue
 		}
 		if c.def.AccessModify == AccessOff {
-			// The property is hidden, so any change of it is denied alike:
-			// the answer shows neither whether a value is stored nor,
-			// through a change that would be a no-op, what it is.
+			// The property is hidden, so every change of it is denied
+			// alike. The response then shows neither whether a value is
+			// stored nor, through a change that would be a no-op, what it is.
 			denials = append(denials, AccessDenial{Property: c.name, Operation: OperationModify, Mode: AccessOff})
 			continue
 		}

@@ -19,7 +19,7 @@ import (
 	"credprops/access"
 )
 
-// Store is the database. Reads use a pool of connections; writes use a
+// Store is the database. Reads use a pool of connections. Writes use a
 // second pool of one connection, so that SQLite's single writer is handed
 // over in Go instead of through SQLite's sleeping busy handler.
 type Store struct {
